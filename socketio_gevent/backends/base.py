@@ -1,0 +1,36 @@
+"""The one interface a broadcast backend implements.
+
+Contract: the listener ``attach``-es one ``deliver`` callable; ``publish``
+must lead to ``deliver(broadcast)`` being called once in every attached
+listener, in this process or another, in publish order per publisher.
+``deliver`` never blocks (it only queues on sessions).
+"""
+from __future__ import annotations
+
+import abc
+from typing import Callable, FrozenSet, NamedTuple
+
+from ..protocol.session import Item
+
+
+class Broadcast(NamedTuple):
+    #: The message, encoded once for every client (a frame or binary).
+    item: Item
+    #: Session ids that must not receive it.
+    except_: FrozenSet[str]
+
+
+Deliver = Callable[[Broadcast], None]
+
+
+class Backend(abc.ABC):
+    @abc.abstractmethod
+    def attach(self, deliver: Deliver) -> None:
+        """Register the listener's delivery function."""
+
+    @abc.abstractmethod
+    def publish(self, broadcast: Broadcast) -> None:
+        """Send ``broadcast`` to every attached listener."""
+
+    def close(self) -> None:
+        """Release connections; the default has none."""

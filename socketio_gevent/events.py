@@ -1,0 +1,49 @@
+"""A small event emitter shared by Listener, Client and Realm.
+
+Why our own: handlers are user code, and a handler that raises must be logged
+and must not break the transport that delivered the event, nor the other
+handlers of the same event. ``on`` also works as a decorator.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+
+class EventEmitter:
+    def __init__(self) -> None:
+        self._handlers: Dict[str, List[Callable]] = {}
+
+    def on(self, event: str, fn: Optional[Callable] = None) -> Any:
+        """Register ``fn`` for ``event``; without ``fn``, return a decorator."""
+        if fn is None:
+            def decorator(f: Callable) -> Callable:
+                self.add_listener(event, f)
+                return f
+            return decorator
+        self.add_listener(event, fn)
+        return fn
+
+    def add_listener(self, event: str, fn: Callable) -> None:
+        if not callable(fn):
+            raise TypeError("handler for %r is not callable" % event)
+        self._handlers.setdefault(event, []).append(fn)
+
+    def remove_listener(self, event: str, fn: Callable) -> None:
+        handlers = self._handlers.get(event, [])
+        if fn in handlers:
+            handlers.remove(fn)
+
+    def has_listeners(self, event: str) -> bool:
+        return bool(self._handlers.get(event))
+
+    def emit(self, event: str, *args: Any) -> None:
+        for fn in list(self._handlers.get(event, ())):
+            try:
+                fn(*args)
+            except Exception:  # user code: log it, keep the transport alive
+                self._log_handler_error(event)
+
+    def _log_handler_error(self, event: str) -> None:
+        from .log import DEFAULT_LOGGER
+
+        DEFAULT_LOGGER.exception("handler for %r raised", event)

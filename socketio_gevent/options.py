@@ -1,0 +1,133 @@
+"""Listener options: the defaults of PROTOCOL.md §4 and §6 in one table.
+
+Options are validated once, when the listener is made, so a typo such as
+``close_timout=3`` fails at start-up with a ``TypeError`` naming it instead
+of being silently ignored while the server runs on defaults.
+
+Example::
+
+    opts = Options.build(transports=["xhr-polling"], origins="*:*")
+    opts.transport("xhr-polling").duration   # 20.0
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+
+#: Every transport the server implements, in the browser client's fallback order.
+ALL_TRANSPORTS: tuple = (
+    "websocket",
+    "server-events",
+    "flashsocket",
+    "htmlfile",
+    "xhr-multipart",
+    "xhr-polling",
+    "jsonp-polling",
+)
+
+#: Transports that hold one long-lived stream and so use heartbeats (§4, §5).
+STREAMING_TRANSPORTS = frozenset(
+    {"websocket", "flashsocket", "htmlfile", "xhr-multipart", "server-events"}
+)
+POLLING_TRANSPORTS = frozenset({"xhr-polling", "jsonp-polling"})
+
+
+@dataclasses.dataclass(frozen=True)
+class TransportOptions:
+    """Timers of one transport, in seconds (PROTOCOL.md §4 table).
+
+    ``None`` for the heartbeat fields means "no heartbeats" (polling).
+    """
+
+    heartbeat_interval: Optional[float]
+    heartbeat_timeout: Optional[float]
+    close_timeout: float
+    duration: Optional[float]
+
+
+def _default_transport_options(name: str) -> TransportOptions:
+    if name in POLLING_TRANSPORTS:
+        return TransportOptions(None, None, 8.0, 20.0)
+    return TransportOptions(10.0, 8.0, 8.0, None)
+
+
+LogTarget = Union[logging.Logger, Callable[[str], Any], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The validated options of one :class:`~socketio_gevent.listener.Listener`."""
+
+    resource: str = "socket.io"
+    transports: tuple = ALL_TRANSPORTS
+    transport_options: Mapping[str, TransportOptions] = dataclasses.field(
+        default_factory=dict
+    )
+    #: ``None`` = same origin only; ``"*:*"`` = everyone; or a list of
+    #: ``host:port`` patterns with ``*`` wildcards (§6).
+    origins: Union[str, Sequence[str], None] = None
+    flash_policy_server: bool = True
+    flash_policy_port: int = 843
+    log: LogTarget = None
+    max_message_size: int = 1024 * 1024
+    max_queue_messages: int = 1000
+    max_queue_bytes: int = 16 * 1024 * 1024
+    handshake_timeout: float = 10.0
+    on_client_connect: Optional[Callable] = None
+    on_client_message: Optional[Callable] = None
+    on_client_disconnect: Optional[Callable] = None
+
+    @classmethod
+    def build(cls, **kwargs: Any) -> "Options":
+        """Validate keyword options against the table above.
+
+        Raises ``TypeError`` naming every unknown option and ``ValueError``
+        for a value of the right name but an impossible kind.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(
+                "unknown socketio_gevent option(s): %s (known: %s)"
+                % (", ".join(unknown), ", ".join(sorted(known)))
+            )
+        resource = kwargs.get("resource", cls.resource)
+        if not isinstance(resource, str) or not resource or "/" in resource:
+            raise ValueError("resource must be a non-empty name without '/'")
+        transports = tuple(kwargs.get("transports", ALL_TRANSPORTS))
+        bad = [t for t in transports if t not in ALL_TRANSPORTS]
+        if bad:
+            raise ValueError("unknown transport(s): %s" % ", ".join(bad))
+        kwargs["transports"] = transports
+        kwargs["transport_options"] = _merge_transport_options(
+            kwargs.get("transport_options") or {}
+        )
+        for name in ("max_message_size", "max_queue_messages", "max_queue_bytes"):
+            if name in kwargs and (not isinstance(kwargs[name], int) or kwargs[name] <= 0):
+                raise ValueError("%s must be a positive int" % name)
+        origins = kwargs.get("origins")
+        if origins is not None and not isinstance(origins, str):
+            kwargs["origins"] = tuple(origins)
+        return cls(**kwargs)
+
+    def transport(self, name: str) -> TransportOptions:
+        return self.transport_options[name]
+
+
+def _merge_transport_options(given: Mapping[str, Mapping[str, Any]]) -> Dict[str, TransportOptions]:
+    unknown = sorted(set(given) - set(ALL_TRANSPORTS))
+    if unknown:
+        raise ValueError("transport_options for unknown transport(s): %s" % ", ".join(unknown))
+    fields = {f.name for f in dataclasses.fields(TransportOptions)}
+    merged: Dict[str, TransportOptions] = {}
+    for name in ALL_TRANSPORTS:
+        base = _default_transport_options(name)
+        override = dict(given.get(name, {}))
+        bad: List[str] = sorted(set(override) - fields)
+        if bad:
+            raise TypeError(
+                "unknown transport option(s) for %s: %s" % (name, ", ".join(bad))
+            )
+        merged[name] = dataclasses.replace(base, **override)
+    return merged

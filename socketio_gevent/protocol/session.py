@@ -1,0 +1,117 @@
+"""Session state that needs no clock and no socket: the outbox and heartbeats.
+
+Contract:
+
+- :class:`Outbox` holds what is waiting for the session's next request, in
+  order. ``put`` raises :class:`QueueFull` once a bound of §6 would be
+  passed; ``take`` empties it in one go so a request writes one payload.
+- Items are ``str`` (frames already encoded, so a broadcast is encoded once
+  for every client) or :class:`BinaryMessage` (raw bytes, sent as a binary
+  WebSocket frame where the dialect has one, as a ``b`` frame elsewhere).
+- :class:`Heartbeats` numbers heartbeats 1, 2, 3… and remembers the one
+  awaiting its echo (§5); a wrong or stale echo is ignored.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Deque, List, Optional, Union
+
+from .framing import HEARTBEAT, encode_frame, encode_message
+
+
+class BinaryMessage:
+    """Bytes with no annotations; its text form is encoded at most once."""
+
+    __slots__ = ("data", "_text")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = bytes(data)
+        self._text: Optional[str] = None
+
+    @property
+    def text_frame(self) -> str:
+        """The ``b``-annotated frame, for transports without binary frames."""
+        if self._text is None:
+            self._text = encode_message(self.data)
+        return self._text
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BinaryMessage) and other.data == self.data
+
+    def __repr__(self) -> str:
+        return "BinaryMessage(%r)" % (self.data,)
+
+
+Item = Union[str, BinaryMessage]
+
+
+class QueueFull(Exception):
+    """The session's outbound queue passed a bound; ``reason`` names it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Outbox:
+    """A bounded FIFO of outbound items (§3: nothing lost or duplicated)."""
+
+    def __init__(self, max_messages: int, max_bytes: int) -> None:
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        self._items: Deque[Item] = deque()
+        self._size = 0
+
+    def put(self, item: Item, bounded: bool = True) -> None:
+        """Append ``item``; ``bounded=False`` is for the one last ``0:0:,``."""
+        size = len(item)
+        if bounded:
+            if len(self._items) >= self.max_messages:
+                raise QueueFull("max_queue_messages (%d) exceeded" % self.max_messages)
+            if self._size + size > self.max_bytes:
+                raise QueueFull("max_queue_bytes (%d) exceeded" % self.max_bytes)
+        self._items.append(item)
+        self._size += size
+
+    def take(self) -> List[Item]:
+        items = list(self._items)
+        self._items.clear()
+        self._size = 0
+        return items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+
+def as_text(items: List[Item]) -> str:
+    """One text payload for transports that carry no binary frames."""
+    return "".join(i if isinstance(i, str) else i.text_frame for i in items)
+
+
+class Heartbeats:
+    """The heartbeat counter of one session (§5)."""
+
+    __slots__ = ("count", "awaiting")
+
+    def __init__(self) -> None:
+        self.count = 0
+        #: The data of the heartbeat whose echo has not come back yet.
+        self.awaiting: Optional[str] = None
+
+    def beat(self) -> str:
+        self.count += 1
+        self.awaiting = str(self.count)
+        return encode_frame(HEARTBEAT, self.awaiting)
+
+    def echo(self, data: str) -> bool:
+        """Record a client's echo; only the latest heartbeat counts."""
+        if self.awaiting is not None and data == self.awaiting:
+            self.awaiting = None
+            return True
+        return False

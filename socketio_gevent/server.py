@@ -1,0 +1,23 @@
+"""``listen()``: wire a Listener into an existing ``gevent.pywsgi.WSGIServer``."""
+from __future__ import annotations
+
+from typing import Any
+
+from gevent.pywsgi import WSGIServer
+
+from .handler import SocketIOHandler
+from .listener import Listener
+from .middleware import SocketIOMiddleware
+
+
+def listen(server: WSGIServer, **options: Any) -> Listener:
+    """Serve socket.io on ``server`` beside its application; return the Listener.
+
+    Wraps ``server.application`` in :class:`SocketIOMiddleware` (paths
+    outside ``/<resource>/`` still reach the application) and sets the
+    server's handler to :class:`SocketIOHandler`.
+    """
+    listener = Listener(server=server, **options)
+    server.application = SocketIOMiddleware(server.application, listener)
+    server.handler_class = SocketIOHandler
+    return listener

@@ -1,0 +1,47 @@
+"""Serves the browser client at ``/<resource>/socket.io.js`` (§8).
+
+The file is read and hashed once per process; the ETag lets browsers keep it
+and revalidate with a ``304`` instead of downloading it on every page load.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Iterable, Optional, Tuple
+
+from . import http
+
+CLIENT_PATH = os.path.join(os.path.dirname(__file__), "static", "socket.io.js")
+_cache: Optional[Tuple[bytes, str]] = None
+
+
+def _load() -> Optional[Tuple[bytes, str]]:
+    global _cache
+    if _cache is None:
+        try:
+            with open(CLIENT_PATH, "rb") as f:
+                body = f.read()
+        except OSError:
+            return None
+        _cache = (body, '"%s"' % hashlib.sha256(body).hexdigest()[:32])
+    return _cache
+
+
+def serve_client(environ: dict, start_response: http.StartResponse) -> Iterable[bytes]:
+    if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+        return http.error(start_response, 405, "method not allowed", [("Allow", "GET, HEAD")])
+    loaded = _load()
+    if loaded is None:
+        return http.error(start_response, 404, "browser client not installed")
+    body, etag = loaded
+    headers = [("ETag", etag), ("Cache-Control", "no-cache")]
+    match = environ.get("HTTP_IF_NONE_MATCH", "")
+    if etag in [m.strip() for m in match.split(",")] or match.strip() == "*":
+        return http.respond(start_response, 304, headers)
+    headers += [
+        ("Content-Type", "application/javascript; charset=UTF-8"),
+        ("Content-Length", str(len(body))),
+    ]
+    if environ.get("REQUEST_METHOD") == "HEAD":
+        return http.respond(start_response, 200, headers)
+    return http.respond(start_response, 200, headers, body)

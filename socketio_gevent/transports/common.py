@@ -1,0 +1,72 @@
+"""What every HTTP transport shares: escaped JSON strings, CORS, form bodies.
+
+Why a JSON encoder for every string written into HTML or JavaScript (§6): a
+payload is attacker-controlled text, and ``</script>``, U+2028 or an ``&``
+must not end the string or the script it sits in. Escaping ``<``, ``>``,
+``&``, U+2028 and U+2029 as ``\\uXXXX`` keeps the string inert in any context.
+"""
+from __future__ import annotations
+
+import json
+from typing import List, Optional, Tuple
+from urllib.parse import parse_qs
+
+from ..protocol.framing import ProtocolError
+
+Headers = List[Tuple[str, str]]
+
+_ESCAPES = {
+    ord("<"): "\\u003c",
+    ord(">"): "\\u003e",
+    ord("&"): "\\u0026",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def json_string(text: str) -> str:
+    """``text`` as a JSON string literal safe inside ``<script>`` and HTML."""
+    return json.dumps(text, ensure_ascii=False).translate(_ESCAPES)
+
+
+def cors_headers(origin: Optional[str]) -> Headers:
+    """Headers echoing an allowed ``Origin`` (§4.1); none when there is none."""
+    if not origin:
+        return []
+    return [
+        ("Access-Control-Allow-Origin", origin),
+        ("Access-Control-Allow-Credentials", "true"),
+        ("Vary", "Origin"),
+    ]
+
+
+def preflight_headers(origin: Optional[str], requested_headers: str) -> Headers:
+    """The answer to an ``OPTIONS`` preflight from an allowed origin (§4.1)."""
+    headers = cors_headers(origin) + [
+        ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+        ("Access-Control-Max-Age", "86400"),
+    ]
+    if requested_headers.strip():
+        headers.append(("Access-Control-Allow-Headers", requested_headers.strip()))
+    return headers
+
+
+def parse_form(body: bytes) -> dict:
+    """Decode an ``application/x-www-form-urlencoded`` body into ``{name: value}``.
+
+    The first value of a repeated field wins. Bad percent-encoding or UTF-8
+    is a :class:`ProtocolError` (answered ``400``), never a crash.
+    """
+    try:
+        text = body.decode("ascii")
+        fields = parse_qs(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError("form body is not valid urlencoded UTF-8") from exc
+    return {k: v[0] for k, v in fields.items()}
+
+
+def payload_from_form(fields: dict) -> str:
+    """The ``data`` field: a raw payload (§3)."""
+    if "data" not in fields:
+        raise ProtocolError("form body has no 'data' field")
+    return fields["data"]
