@@ -7,8 +7,9 @@ Why a handler at all (pywsgi otherwise does everything we need):
   where Nagle's algorithm and delayed ACKs stall for ~40 ms.
 - ``handshake_timeout`` (§6): a client that opens a connection and sends
   its headers one byte a minute must not hold a greenlet and a socket
-  forever. The deadline covers the request line and headers; the body and
-  long polls are not limited by it.
+  forever. The deadline covers the request line and headers (an idle
+  keep-alive connection is closed after it too); the body and long polls
+  are not limited by it. Late headers get ``400`` and a logged reason.
 """
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ class SocketIOHandler(WSGIHandler):
         return super().read_requestline()
 
     def read_request(self, raw_requestline: str) -> bool:
-        result = super().read_request(raw_requestline)
+        try:
+            result = super().read_request(raw_requestline)
+        except socket.timeout:
+            # pywsgi answers a ValueError with 400, logs this one line and closes.
+            raise ValueError(
+                "request headers not complete within handshake_timeout (%s s)"
+                % _handshake_timeout(self.server)
+            ) from None
         self.socket.settimeout(None)
         return result

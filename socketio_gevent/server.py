@@ -18,6 +18,6 @@ def listen(server: WSGIServer, **options: Any) -> Listener:
     server's handler to :class:`SocketIOHandler`.
     """
     listener = Listener(server=server, **options)
-    server.application = SocketIOMiddleware(server.application, listener)
+    server.application = SocketIOMiddleware(getattr(server, "application", None), listener)
     server.handler_class = SocketIOHandler
     return listener

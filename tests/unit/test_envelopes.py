@@ -1,0 +1,96 @@
+"""Exact bytes of the polling envelopes and helpers (PROTOCOL.md §3, §4.1, §4.2)."""
+from __future__ import annotations
+
+import pytest
+
+from socketio_gevent.protocol.framing import ProtocolError
+from socketio_gevent.protocol.session import BinaryMessage, Heartbeats, Outbox, QueueFull, as_text
+from socketio_gevent.routing import Route, parse
+from socketio_gevent.transports import jsonp_polling, xhr_polling
+from socketio_gevent.transports.common import json_string, parse_form, preflight_headers
+
+
+def test_json_string_escapes_what_could_end_a_script():
+    assert json_string('</script><!--&"\u2028\u2029😀') == (
+        '"\\u003c/script\\u003e\\u003c!--\\u0026\\"\\u2028\\u2029😀"'
+    )
+
+
+def test_xhr_polling_response_counts_utf8_bytes():
+    headers, body = xhr_polling.response("1:3::😀,")
+    assert body == "1:3::😀,".encode("utf-8")
+    assert ("Content-Length", "10") in headers
+    assert ("Content-Type", "text/plain; charset=UTF-8") in headers
+
+
+def test_jsonp_response_and_index():
+    headers, body = jsonp_polling.response(12, "3:2:ab,")
+    assert body == b'io.JSONP[12]._("3:2:ab,");'
+    assert ("Content-Type", "text/javascript; charset=UTF-8") in headers
+    assert jsonp_polling.parse_index("007") == 7
+    for bad in ("", "a", "1.0", "-1", "１", "1" * 10):
+        with pytest.raises(ProtocolError):
+            jsonp_polling.parse_index(bad)
+
+
+def test_jsonp_form_fields():
+    assert jsonp_polling.payload_from_jsonp_form({"d": '"1:3::a\\n,"'}) == "1:3::a\n,"
+    assert jsonp_polling.payload_from_jsonp_form({"data": "1:3::a\r\n,"}) == "1:3::a\n,"
+    for bad in ({"d": "not json"}, {"d": "[1]"}, {}):
+        with pytest.raises(ProtocolError):
+            jsonp_polling.payload_from_jsonp_form(bad)
+
+
+def test_parse_form():
+    assert parse_form(b"data=1%3A2%3A%3Ax%2C&data=ignored") == {"data": "1:2::x,"}
+    assert parse_form(b"data=%F0%9F%98%80+x") == {"data": "😀 x"}
+    with pytest.raises(ProtocolError):
+        parse_form(b"data=%ff")
+    with pytest.raises(ProtocolError):
+        parse_form("data=é".encode("utf-8"))
+
+
+def test_preflight_headers():
+    assert preflight_headers("https://a", " X-A ") == [
+        ("Access-Control-Allow-Origin", "https://a"),
+        ("Access-Control-Allow-Credentials", "true"),
+        ("Vary", "Origin"),
+        ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+        ("Access-Control-Max-Age", "86400"),
+        ("Access-Control-Allow-Headers", "X-A"),
+    ]
+
+
+def test_routing():
+    assert parse("/socket.io/xhr-polling//123", "socket.io") == Route("xhr-polling", "", ("123",))
+    assert parse("/socket.io/jsonp-polling/abc/1/2", "socket.io") == Route("jsonp-polling", "abc", ("1", "2"))
+    assert parse("/socket.io/websocket", "socket.io") == Route("websocket", "", ())
+    assert parse("/socket.io/socket.io.js", "socket.io") == Route("static", "", ())
+    assert parse("/socket.io/unknown/x", "socket.io") is None
+    assert parse("/socket.iox/xhr-polling", "socket.io") is None
+    assert parse("/other/xhr-polling", "socket.io") is None
+    assert parse("/rt/xhr-polling/s", "rt") == Route("xhr-polling", "s", ())
+
+
+def test_outbox_bounds_and_order():
+    box = Outbox(max_messages=3, max_bytes=10)
+    box.put("1:1::,")
+    box.put(BinaryMessage(b"ab"))
+    with pytest.raises(QueueFull, match="max_queue_bytes"):
+        box.put("x" * 5)
+    box.put("1")
+    with pytest.raises(QueueFull, match="max_queue_messages"):
+        box.put("2")
+    box.put("0:0:,", bounded=False)
+    items = box.take()
+    assert items == ["1:1::,", BinaryMessage(b"ab"), "1", "0:0:,"] and not box
+    assert as_text(items) == "1:1::,1:7:b\n:YWI=,10:0:,"
+
+
+def test_heartbeats_count_from_one_and_ignore_stale_echoes():
+    hb = Heartbeats()
+    assert hb.beat() == "2:1:1,"
+    assert not hb.echo("0") and hb.awaiting == "1"
+    assert hb.beat() == "2:1:2,"
+    assert not hb.echo("1")  # stale
+    assert hb.echo("2") and hb.awaiting is None
