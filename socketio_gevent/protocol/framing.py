@@ -26,7 +26,7 @@ Contract (what each entry point returns, and why it raises what it raises):
   error close) must cover every way it can be wrong.
 
 The decoder is on every message's hot path: it slices by UTF-16 lengths with
-``str`` methods running in C, never a Python loop over the characters.
+``str`` methods running in C, never a Python loop over valid input.
 """
 from __future__ import annotations
 
