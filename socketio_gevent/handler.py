@@ -2,6 +2,9 @@
 
 Why a handler at all (pywsgi otherwise does everything we need):
 
+- The inline Flash policy answer (§4.4): the first bytes of every new
+  connection are peeked before HTTP parsing; ``<`` cannot start a request
+  line, so nothing HTTP is slowed down by the check.
 - TCP_NODELAY on every accepted socket: a keep-alive poll writes a small
   response right after reading a small request, which is the exact pattern
   where Nagle's algorithm and delayed ACKs stall for ~40 ms.
@@ -17,6 +20,9 @@ import socket
 from typing import Any, Optional
 
 from gevent.pywsgi import WSGIHandler
+
+from .flashpolicy import reply_for
+from .policy import POLICY_REQUEST
 
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 
@@ -37,7 +43,32 @@ class SocketIOHandler(WSGIHandler):
 
     def read_requestline(self) -> str:
         self.socket.settimeout(_handshake_timeout(self.server))
+        if self.rfile.peek(1)[:1] == b"<":
+            return self._answer_policy_request()
         return super().read_requestline()
+
+    def _answer_policy_request(self) -> str:
+        """Flash asks ``<policy-file-request/>\\0`` on the main port too (§4.4)."""
+        data = b""
+        while len(data) < len(POLICY_REQUEST) and POLICY_REQUEST.startswith(data):
+            chunk = self.rfile.read1(len(POLICY_REQUEST) - len(data))
+            if not chunk:
+                break
+            data += chunk
+        if data != POLICY_REQUEST:
+            # not HTTP either: hand pywsgi the line, it answers 400
+            if b"\n" not in data:
+                data += self.rfile.readline(8192)
+            return data.decode("latin-1")
+        listener = getattr(getattr(self.server, "application", None), "listener", None)
+        self.socket.sendall(reply_for([listener] if listener is not None else []))
+        return ""  # no request: the connection is closed
+
+    def get_environ(self) -> dict:
+        environ = super().get_environ()
+        # The upgraded WebSocket writes to the socket directly (wsconnection).
+        environ["socketio_gevent.socket"] = self.socket
+        return environ
 
     def read_request(self, raw_requestline: str) -> bool:
         try:

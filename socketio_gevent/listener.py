@@ -79,6 +79,8 @@ class Listener(EventEmitter):
             fn = getattr(self.options, option)
             if fn is not None:
                 self.on(event, fn)
+        #: The Flash policy server this listener is registered with, if any.
+        self.policy_service: Any = None
         self.backend = backend if backend is not None else InProcessBackend()
         self.backend.attach(self._deliver_broadcast)
 
@@ -130,6 +132,11 @@ class Listener(EventEmitter):
         for session in list(self.sessions.values()):
             session.close("listener closed")
         self.backend.close()
+        if self.policy_service is not None:
+            from .flashpolicy import unregister
+
+            unregister(self, self.policy_service)
+            self.policy_service = None
 
 
 class Client(EventEmitter):

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
 
-from . import http, polling, routing, static
+from . import http, polling, routing, static, wsapi, wstransport
 from .listener import Listener
-from .options import POLLING_TRANSPORTS
+from .options import POLLING_TRANSPORTS, WEBSOCKET_TRANSPORTS
 from .transports.common import preflight_headers
 
 WSGIApp = Callable[[dict, http.StartResponse], Iterable[bytes]]
@@ -35,6 +35,8 @@ class SocketIOMiddleware:
         listener = self.listener
         route = routing.parse(environ.get("PATH_INFO", ""), listener.options.resource)
         if route is None:
+            if wsapi.is_upgrade(environ):
+                return self._plain_websocket(environ, start_response)
             return self.app(environ, start_response)
         if route.transport == "static":
             return static.serve_client(environ, start_response)
@@ -55,4 +57,14 @@ class SocketIOMiddleware:
             return http.respond(start_response, 204, headers)
         if route.transport in POLLING_TRANSPORTS:
             return polling.handle(listener, route, environ, start_response, verdict.origin)
+        if route.transport in WEBSOCKET_TRANSPORTS:
+            return wstransport.handle(listener, route, environ, start_response)
         return http.error(start_response, 501, "transport %s is not implemented yet" % route.transport)
+
+    def _plain_websocket(self, environ: dict, start_response: http.StartResponse) -> Iterable[bytes]:
+        """An upgrade outside the resource: the app gets ``environ["wsgi.websocket"]``."""
+        listener = self.listener
+        if not listener.origin_policy.check(environ).allowed:
+            listener.log.warning("refused websocket %s from origin %r", environ.get("PATH_INFO"), environ.get("HTTP_ORIGIN"))
+            return http.error(start_response, 403, "origin not allowed")
+        return wsapi.serve_plain(self.app, environ, start_response, listener.options, listener.log)

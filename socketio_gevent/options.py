@@ -31,6 +31,7 @@ STREAMING_TRANSPORTS = frozenset(
     {"websocket", "flashsocket", "htmlfile", "xhr-multipart", "server-events"}
 )
 POLLING_TRANSPORTS = frozenset({"xhr-polling", "jsonp-polling"})
+WEBSOCKET_TRANSPORTS = frozenset({"websocket", "flashsocket"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +75,8 @@ class Options:
     max_queue_messages: int = 1000
     max_queue_bytes: int = 16 * 1024 * 1024
     handshake_timeout: float = 10.0
+    #: Offer permessage-deflate (RFC 7692) to RFC 6455 clients that ask for it.
+    websocket_deflate: bool = True
     on_client_connect: Optional[Callable] = None
     on_client_message: Optional[Callable] = None
     on_client_disconnect: Optional[Callable] = None

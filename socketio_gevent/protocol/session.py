@@ -95,23 +95,37 @@ def as_text(items: List[Item]) -> str:
 
 
 class Heartbeats:
-    """The heartbeat counter of one session (§5)."""
+    """The heartbeat counter of one session (§5).
 
-    __slots__ = ("count", "awaiting")
+    Heartbeats are numbered 1, 2, 3…; an echo of a number that was sent and
+    not yet answered counts (it also answers every earlier one); a wrong or
+    stale echo is ignored.
+    """
+
+    __slots__ = ("count", "answered")
 
     def __init__(self) -> None:
         self.count = 0
-        #: The data of the heartbeat whose echo has not come back yet.
-        self.awaiting: Optional[str] = None
+        self.answered = 0
+
+    @property
+    def awaiting(self) -> Optional[str]:
+        """The latest heartbeat whose echo has not come back, if any."""
+        return str(self.count) if self.answered < self.count else None
 
     def beat(self) -> str:
         self.count += 1
-        self.awaiting = str(self.count)
-        return encode_frame(HEARTBEAT, self.awaiting)
+        return encode_frame(HEARTBEAT, str(self.count))
 
     def echo(self, data: str) -> bool:
-        """Record a client's echo; only the latest heartbeat counts."""
-        if self.awaiting is not None and data == self.awaiting:
-            self.awaiting = None
+        if not data.isdigit() or not data.isascii() or len(data) > 12:
+            return False
+        number = int(data)
+        if self.answered < number <= self.count:
+            self.answered = number
             return True
         return False
+
+    def overdue(self, number: int) -> bool:
+        """Heartbeat ``number`` was sent and never answered."""
+        return self.answered < number <= self.count

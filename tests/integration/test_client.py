@@ -7,16 +7,18 @@ import pytest
 from socketio_gevent.client import ConnectError, SocketClient
 
 
-def test_round_trip_of_every_message_kind(serve):
+@pytest.mark.parametrize("transport,deflate", [("xhr-polling", False), ("websocket", False), ("websocket", True)])
+def test_round_trip_of_every_message_kind(serve, transport, deflate):
     served = serve()
     served.listener.on("connection", lambda c: c.on("message", lambda m, a: c.send(m, a or None)))
-    client = SocketClient(served.url).connect()
+    client = SocketClient(served.url, transport=transport, deflate=deflate).connect()
     for message, annotations in [
         ("text with : and , and \n and 😀", {}),
         ({"nested": [1, 2.5, None, True]}, {}),
         (b"\x00\x01binary\xff", {}),
         ("annotated", {"r": "room", "flag": None}),
         ("", {}),
+        ("x" * 100_000, {}),
     ]:
         client.send(message, annotations)
         assert client.receive(timeout=5) == (message, annotations)
@@ -37,10 +39,21 @@ def test_client_echoes_heartbeats(serve):
     client.disconnect()
 
 
-def test_client_sees_server_disconnect(serve):
+def test_websocket_client_answers_timed_heartbeats(serve):
+    served = serve(transport_options={"websocket": {"heartbeat_interval": 0.2, "heartbeat_timeout": 0.5}})
+    client = SocketClient(served.url, transport="websocket").connect()
+    gevent.sleep(1.5)
+    session = served.listener.sessions[client.session_id]
+    assert session.heartbeats.count >= 4 and client.connected
+    assert served.listener.clients[client.session_id].connections == 1  # never dropped
+    client.disconnect()
+
+
+@pytest.mark.parametrize("transport", ["xhr-polling", "websocket"])
+def test_client_sees_server_disconnect(serve, transport):
     served = serve()
     events = []
-    client = SocketClient(served.url)
+    client = SocketClient(served.url, transport=transport)
     client.on("disconnect", events.append)
     client.connect()
     served.listener.clients[client.session_id].disconnect()

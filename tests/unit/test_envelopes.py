@@ -87,10 +87,14 @@ def test_outbox_bounds_and_order():
     assert as_text(items) == "1:1::,1:7:b\n:YWI=,10:0:,"
 
 
-def test_heartbeats_count_from_one_and_ignore_stale_echoes():
+def test_heartbeats_count_from_one_and_ignore_wrong_or_stale_echoes():
     hb = Heartbeats()
     assert hb.beat() == "2:1:1,"
-    assert not hb.echo("0") and hb.awaiting == "1"
-    assert hb.beat() == "2:1:2,"
+    assert not hb.echo("0") and not hb.echo("2") and not hb.echo("x") and hb.awaiting == "1"
+    assert hb.overdue(1)
+    assert hb.echo("1") and hb.awaiting is None and not hb.overdue(1)
     assert not hb.echo("1")  # stale
-    assert hb.echo("2") and hb.awaiting is None
+    assert hb.beat() == "2:1:2,"
+    assert hb.beat() == "2:1:3,"
+    assert hb.echo("3") and not hb.overdue(2)  # answers the earlier one too
+    assert not hb.echo("2")

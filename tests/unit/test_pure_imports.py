@@ -15,6 +15,14 @@ PURE = [
     "socketio_gevent.options",
     "socketio_gevent.routing",
     "socketio_gevent.listener",
+    "socketio_gevent.policy",
+    "socketio_gevent.websocket.events",
+    "socketio_gevent.websocket.handshake",
+    "socketio_gevent.websocket.hixie75",
+    "socketio_gevent.websocket.hixie76",
+    "socketio_gevent.websocket.hybi03",
+    "socketio_gevent.websocket.rfc6455",
+    "socketio_gevent.websocket.deflate",
 ]
 
 

@@ -1,0 +1,435 @@
+"""RFC 6455 framing (handshake versions 7, 8 and 13), with permessage-deflate.
+
+A sans-IO codec, in the shape of wsproto's: bytes in, events out, and
+``send_*`` methods that return the bytes to write. The runner owns the socket.
+
+Contract:
+
+* ``receive_data(data)`` appends to the buffer and never raises; after a
+  ``Close`` or ``Failed`` it drops its input.
+* ``events()`` yields every event the buffer completes, then stops when it
+  needs more data; it stops for good after a ``Close`` or ``Failed``. Every
+  way the peer can break the protocol or a limit becomes one ``Failed`` with
+  the RFC 6455 close code (1002 protocol, 1007 bad UTF-8 or bad deflate
+  data, 1009 too big) and ``reply``, the close frame to write before closing
+  TCP. Nothing the peer sends can raise out of the codec.
+* ``send_*`` return one unfragmented frame. They raise ``ValueError`` only
+  for a caller's mistake (a close code that may not go on the wire).
+
+Failures are reported as early as the bytes allow, because a peer can
+otherwise make us buffer or work for nothing: a size over the limit as soon
+as the frame header declares it (before its payload arrives), invalid UTF-8
+as soon as the offending byte arrives, even mid-frame (Autobahn 6.4).
+
+Speed: this is the hot path of every WebSocket message. The buffer is one
+``bytearray`` read at an offset, so a batch of frames from one ``recv`` is
+parsed without copying the rest of the batch per frame; it is compacted
+once per batch. Masks are applied to the whole payload at once, at C speed
+(``_xor``), never byte by byte in Python. A complete unfragmented frame
+takes a short fast path; only frames split across reads take the slow one,
+which consumes their payload piece by piece (so memory stays bounded and
+UTF-8 fails fast).
+
+Example (server side, the RFC 6455 §5.7 masked "Hello")::
+
+    >>> codec = RFC6455Codec()
+    >>> codec.receive_data(bytes.fromhex("818537fa213d7f9f4d5158"))
+    >>> list(codec.events())
+    [Text(data='Hello')]
+    >>> codec.send_text("Hello").hex()
+    '810548656c6c6f'
+"""
+from __future__ import annotations
+
+import codecs
+import os
+import struct
+from typing import Callable, Iterator, List, Optional, Union
+
+from .deflate import DeflateError, DeflateParams, MessageTooBig, PerMessageDeflate
+from .events import (INVALID_DATA, MESSAGE_TOO_BIG, PROTOCOL_ERROR, Binary, Close, Event,
+                     Failed, Ping, Pong, Text)
+
+__all__ = ["RFC6455Codec", "valid_close_code"]
+
+_CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0, 1, 2, 8, 9, 10
+_FIN = 0x80
+_RSV1 = 0x40
+_RSV_ALL = 0x70
+_MASK_BIT = 0x80
+
+_H = struct.Struct("!H")
+_BB = struct.Struct("!BB")
+_BBH = struct.Struct("!BBH")
+_BBQ = struct.Struct("!BBQ")
+_Q = struct.Struct("!Q")
+
+_utf8_decoder = codecs.getincrementaldecoder("utf-8")
+
+#: RFC 6455 §7.4.1/§7.4.2 and the IANA registry: codes a close frame may
+#: carry. 1004-1006 and 1015 are reserved or local-only; 1016-2999 are
+#: unassigned; 3000-4999 belong to libraries and applications.
+_WIRE_CODES = frozenset(range(1000, 1004)) | frozenset(range(1007, 1015))
+
+
+def valid_close_code(code: int) -> bool:
+    """True when ``code`` may appear in a close frame on the wire."""
+    return code in _WIRE_CODES or 3000 <= code <= 4999
+
+
+#: ``_XOR[k]`` maps every byte to itself XOR ``k``: a ``bytes.translate`` table.
+_XOR = [bytes(b ^ k for b in range(256)) for k in range(256)]
+
+
+def _xor(data: Union[bytes, bytearray], mask: bytes) -> bytes:
+    """Apply a 4-byte mask (RFC 6455 §5.3) at C speed, never a loop per byte.
+
+    Short payloads: one big-integer XOR. From 512 bytes on, four strided
+    ``translate`` passes (byte ``i`` of every 4 through the table of
+    ``mask[i]``) win: they run at 0.6-1 GB/s where integer conversion
+    stays near 0.4 GB/s (measured on CPython 3.11)."""
+    n = len(data)
+    if n < 512:
+        if not n:
+            return b""
+        key = (mask * ((n >> 2) + 1))[:n]
+        return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+    out = bytearray(data)
+    for i in range(4):
+        out[i::4] = out[i::4].translate(_XOR[mask[i]])
+    return bytes(out)
+
+
+class RFC6455Codec:
+    """One connection's RFC 6455 frames, either role.
+
+    ``client=False`` (server): inbound frames must be masked, outbound are
+    not. ``client=True``: the reverse; masks come from ``random_bytes(4)``
+    (``os.urandom``; a test passes a fixed source to check exact bytes).
+    ``deflate`` holds the negotiated permessage-deflate parameters, or
+    ``None``; text and binary messages of at least ``deflate_min_size``
+    bytes are then sent compressed (smaller ones gain nothing).
+    """
+
+    #: This dialect carries binary messages natively (PROTOCOL.md §4.3).
+    binary_frames = True
+
+    def __init__(self, max_message_size: int = 1 << 20, client: bool = False,
+                 deflate: Optional[DeflateParams] = None, deflate_min_size: int = 64,
+                 random_bytes: Callable[[int], bytes] = os.urandom) -> None:
+        self._max = max_message_size
+        self._client = client
+        self._random = random_bytes
+        #: The mask bit every inbound frame must have (servers get masked frames).
+        self._in_mask = 0 if client else _MASK_BIT
+        self._out_mask = _MASK_BIT if client else 0
+        self._deflate = None if deflate is None else PerMessageDeflate(
+            deflate, is_server=not client, max_message_size=max_message_size)
+        self._deflate_min = deflate_min_size
+        self._buf = bytearray()
+        self._pos = 0
+        #: Set after Close/Failed: the codec then ignores input.
+        self._closed = False
+        #: Set by send_close: the peer's close is then the answer, not a new request.
+        self._close_sent = False
+        # The data message in progress (opcode 0 = none).
+        self._msg_op = 0
+        self._msg_deflate = False
+        self._msg_size = 0
+        self._parts: List[Union[str, bytes]] = []
+        self._utf8 = _utf8_decoder("strict")
+        # The data frame whose payload is still arriving (see _partial).
+        self._left = 0
+        self._mask: Optional[bytes] = None
+        self._mask_offset = 0
+        self._frame_fin = False
+
+    # ------------------------------------------------------------------ input
+
+    def receive_data(self, data: bytes) -> None:
+        """Buffer ``data``; ``events()`` decodes it. Never raises."""
+        if self._closed:
+            return
+        if self._pos:
+            del self._buf[:self._pos]
+            self._pos = 0
+        self._buf += data
+
+    def events(self) -> Iterator[Event]:
+        """Yield each event the buffered bytes complete (see the contract)."""
+        while not self._closed:
+            event = self._next()
+            if event is None:
+                break
+            yield event
+        if self._pos:
+            del self._buf[:self._pos]
+            self._pos = 0
+
+    def _next(self) -> Optional[Event]:
+        """Decode one event, or return ``None`` when more data is needed.
+
+        State lives in ``self`` between calls, never in locals across a
+        ``yield``, so a runner may call ``receive_data`` mid-iteration."""
+        buf = self._buf
+        while True:
+            if self._left:
+                event = self._partial()
+                if event is not None or self._left:
+                    return event
+                if self._frame_fin:
+                    return self._finish()
+                continue
+            pos = self._pos
+            avail = len(buf) - pos
+            if avail < 2:
+                return None
+            b0 = buf[pos]
+            b1 = buf[pos + 1]
+            op = b0 & 0x0F
+            compressed = False
+            if b0 & _RSV_ALL:
+                # RSV1 marks a compressed message, on its first frame only (RFC 7692 §6).
+                if (b0 & _RSV_ALL) != _RSV1 or self._deflate is None or op not in (_TEXT, _BINARY):
+                    return self._fail(PROTOCOL_ERROR, "reserved bits set")
+                compressed = True
+            if op >= _CLOSE:
+                if op > _PONG:
+                    return self._fail(PROTOCOL_ERROR, "reserved opcode %d" % op)
+                if not b0 & _FIN:
+                    return self._fail(PROTOCOL_ERROR, "fragmented control frame")
+                if b1 & 0x7F > 125:
+                    return self._fail(PROTOCOL_ERROR, "control frame over 125 bytes")
+            elif op == _CONTINUATION:
+                if not self._msg_op:
+                    return self._fail(PROTOCOL_ERROR, "continuation without a message")
+            elif op > _BINARY:
+                return self._fail(PROTOCOL_ERROR, "reserved opcode %d" % op)
+            elif self._msg_op:
+                return self._fail(PROTOCOL_ERROR, "new message inside a fragmented one")
+            if (b1 & _MASK_BIT) != self._in_mask:
+                return self._fail(PROTOCOL_ERROR, "masked frame from the server" if self._client
+                                  else "unmasked frame from the client")
+            length = b1 & 0x7F
+            head = 2
+            if length == 126:
+                if avail < 4:
+                    return None
+                length = (buf[pos + 2] << 8) | buf[pos + 3]
+                if length < 126:
+                    return self._fail(PROTOCOL_ERROR, "length not minimally encoded")
+                head = 4
+            elif length == 127:
+                if avail < 10:
+                    return None
+                length = _Q.unpack_from(buf, pos + 2)[0]
+                if length >> 63:
+                    return self._fail(PROTOCOL_ERROR, "64-bit length with the high bit set")
+                if length < 0x10000:
+                    return self._fail(PROTOCOL_ERROR, "length not minimally encoded")
+                head = 10
+            if op < _CLOSE and self._msg_size + length > self._max:
+                return self._fail(MESSAGE_TOO_BIG, "message over %d bytes" % self._max)
+            mask = None
+            if self._in_mask:
+                if avail < head + 4:
+                    return None
+                mask = buf[pos + head:pos + head + 4]
+                head += 4
+            start = pos + head
+            end = start + length
+            if end <= len(buf):
+                # Fast path: the whole frame is here.
+                if mask is None:
+                    payload = bytes(buf[start:end])
+                elif 0 < length < 512:  # _xor's short case, inlined: the hot path
+                    payload = (int.from_bytes(buf[start:end], "little") ^ int.from_bytes(
+                        (mask * ((length >> 2) + 1))[:length], "little")).to_bytes(length, "little")
+                else:
+                    payload = _xor(buf[start:end], mask)
+                self._pos = end
+                if op >= _CLOSE:
+                    return self._control(op, payload)
+                if op and b0 & _FIN and not compressed:
+                    if op == _BINARY:
+                        return Binary(payload)
+                    try:
+                        return Text(payload.decode("utf-8"))
+                    except UnicodeDecodeError:
+                        return self._fail(INVALID_DATA, "invalid UTF-8 in text message")
+                if op:
+                    self._start(op, compressed)
+                self._msg_size += length
+                failed = self._feed(payload, False)
+                if failed is not None:
+                    return failed
+                if b0 & _FIN:
+                    return self._finish()
+                continue
+            if op >= _CLOSE:
+                return None  # control frames are tiny: wait for the whole frame
+            # Slow path: keep the header, take the payload as it comes.
+            if op:
+                self._start(op, compressed)
+            self._msg_size += length
+            self._left = length
+            self._mask = mask
+            self._mask_offset = 0
+            self._frame_fin = bool(b0 & _FIN)
+            self._pos = start
+
+    def _partial(self) -> Optional[Event]:
+        """Consume what has arrived of the current data frame's payload."""
+        pos = self._pos
+        count = min(len(self._buf) - pos, self._left)
+        if not count:
+            return None
+        chunk = self._buf[pos:pos + count]
+        self._pos = pos + count
+        self._left -= count
+        mask = self._mask
+        if mask is None:
+            data = bytes(chunk)
+        else:
+            offset = self._mask_offset
+            data = _xor(chunk, mask[offset:] + mask[:offset])
+            self._mask_offset = (offset + count) & 3
+        return self._feed(data, False)
+
+    def _start(self, op: int, compressed: bool) -> None:
+        self._msg_op = op
+        self._msg_deflate = compressed
+        self._msg_size = 0
+        self._parts = []
+        if op == _TEXT:
+            self._utf8.reset()
+
+    def _feed(self, data: bytes, final: bool) -> Optional[Failed]:
+        """Add payload to the message in progress: inflate, then check UTF-8."""
+        if self._msg_deflate:
+            assert self._deflate is not None
+            try:
+                data = self._deflate.decompress_chunk(data, final)
+            except MessageTooBig:
+                return self._fail(MESSAGE_TOO_BIG, "message over %d bytes" % self._max)
+            except DeflateError:
+                return self._fail(INVALID_DATA, "invalid compressed data")
+        if self._msg_op == _TEXT:
+            decoder = self._utf8
+            try:
+                text = decoder.decode(data, final)
+            except UnicodeDecodeError:
+                return self._fail(INVALID_DATA, "invalid UTF-8 in text message")
+            # CPython's decoder holds ED A0 until a third byte; a surrogate
+            # is already certain, and Autobahn 6.4 wants failure now.
+            pending = decoder.getstate()[0]
+            if len(pending) > 1 and pending[0] == 0xED and pending[1] >= 0xA0:
+                return self._fail(INVALID_DATA, "invalid UTF-8 in text message")
+            if text:
+                self._parts.append(text)
+        elif data:
+            self._parts.append(data)
+        return None
+
+    def _finish(self) -> Event:
+        """The message's last frame is in: flush the inflater and decoder."""
+        failed = self._feed(b"", True) if (self._msg_deflate or self._msg_op == _TEXT) else None
+        if failed is not None:
+            return failed
+        parts, self._parts = self._parts, []
+        op, self._msg_op = self._msg_op, 0
+        self._msg_size = 0
+        if op == _TEXT:
+            return Text("".join(parts))  # type: ignore[arg-type]
+        return Binary(b"".join(parts))  # type: ignore[arg-type]
+
+    def _control(self, op: int, payload: bytes) -> Event:
+        if op == _PING:
+            return Ping(payload)
+        if op == _PONG:
+            return Pong(payload)
+        code: Optional[int] = None
+        reason = ""
+        if len(payload) == 1:
+            return self._fail(PROTOCOL_ERROR, "close frame with a 1-byte payload")
+        if payload:
+            code = _H.unpack_from(payload)[0]
+            if not valid_close_code(code):
+                return self._fail(PROTOCOL_ERROR, "invalid close code %d" % code)
+            try:
+                reason = payload[2:].decode("utf-8")
+            except UnicodeDecodeError:
+                return self._fail(INVALID_DATA, "invalid UTF-8 in close reason")
+        self._stop()
+        # RFC 6455 §5.5.1: answer with a close echoing the code, unless this
+        # close answers our own (then the closing handshake is complete).
+        reply = b"" if self._close_sent else self._frame(
+            _FIN | _CLOSE, b"" if code is None else _H.pack(code))
+        return Close(code, reason, reply)
+
+    def _fail(self, code: int, reason: str) -> Failed:
+        self._stop()
+        reply = b"" if self._close_sent else self._frame(_FIN | _CLOSE, _close_payload(code, reason))
+        return Failed(code, reason, reply)
+
+    def _stop(self) -> None:
+        """After Close/Failed: no more events, and release buffered data."""
+        self._closed = True
+        self._buf = bytearray()
+        self._pos = 0
+        self._parts = []
+        self._left = 0
+
+    # ----------------------------------------------------------------- output
+
+    def _frame(self, first: int, payload: bytes) -> bytes:
+        n = len(payload)
+        if n < 126:
+            head = _BB.pack(first, self._out_mask | n)
+        elif n < 0x10000:
+            head = _BBH.pack(first, self._out_mask | 126, n)
+        else:
+            head = _BBQ.pack(first, self._out_mask | 127, n)
+        if not self._client:
+            return head + payload
+        mask = self._random(4)
+        return head + mask + _xor(payload, mask)
+
+    def _data(self, op: int, data: bytes) -> bytes:
+        if self._deflate is not None and len(data) >= self._deflate_min:
+            return self._frame(_FIN | _RSV1 | op, self._deflate.compress(data))
+        return self._frame(_FIN | op, data)
+
+    def send_text(self, text: str) -> bytes:
+        """One text frame (compressed, RSV1, when deflate is on and it is big enough)."""
+        return self._data(_TEXT, text.encode("utf-8"))
+
+    def send_binary(self, data: bytes) -> bytes:
+        """One binary frame (compressed like ``send_text``)."""
+        return self._data(_BINARY, data)
+
+    def send_ping(self, payload: bytes = b"") -> bytes:
+        if len(payload) > 125:
+            raise ValueError("ping payload over 125 bytes")
+        return self._frame(_FIN | _PING, payload)
+
+    def send_pong(self, payload: bytes) -> bytes:
+        if len(payload) > 125:
+            raise ValueError("pong payload over 125 bytes")
+        return self._frame(_FIN | _PONG, payload)
+
+    def send_close(self, code: int = 1000, reason: str = "") -> bytes:
+        """Our close frame; ``reason`` is cut (at a character boundary) to fit
+        the 125-byte control payload. The peer's answering close then comes
+        out as a ``Close`` whose ``reply`` is empty."""
+        if not valid_close_code(code):
+            raise ValueError("close code %d may not be sent" % code)
+        self._close_sent = True
+        return self._frame(_FIN | _CLOSE, _close_payload(code, reason))
+
+
+def _close_payload(code: int, reason: str) -> bytes:
+    data = reason.encode("utf-8")
+    if len(data) > 123:
+        data = data[:123].decode("utf-8", "ignore").encode("utf-8")
+    return _H.pack(code) + data

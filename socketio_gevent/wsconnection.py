@@ -1,0 +1,176 @@
+"""One upgraded WebSocket connection on gevent: bytes between a socket and a codec.
+
+This is the only place that reads or writes an upgraded socket, so socket
+errors are mapped to "peer gone" here and nowhere else. Reads go through
+pywsgi's buffered ``rfile`` (bytes that arrived with the headers are already
+in its buffer) with one ``read1`` per batch; writes go straight to the
+socket under a lock, so frames from different greenlets never interleave.
+
+Example::
+
+    accept = handshake.negotiate(environ)
+    conn = upgrade(environ, start_response, accept, max_message_size, timeout)
+    for event in conn.events():
+        ...
+"""
+from __future__ import annotations
+
+import socket as _stdsocket
+from typing import Any, Iterator, Optional
+
+import gevent
+from gevent.lock import Semaphore
+
+from .websocket import handshake
+from .timers import call_later
+from .websocket.events import Close, Event, Failed, Ping
+
+READ_SIZE = 65536
+#: How long a server-initiated close waits for the peer's close answer.
+CLOSE_WAIT = 2.0
+
+
+class HandshakeFailed(Exception):
+    pass
+
+
+def socket_of(environ: dict) -> Any:
+    """The connection's socket: from SocketIOHandler, else from pywsgi's rfile."""
+    sock = environ.get("socketio_gevent.socket")
+    if sock is None:
+        raw = getattr(environ.get("wsgi.input"), "raw", None)
+        sock = getattr(raw, "_sock", None)
+    return sock
+
+
+class WebSocketConnection:
+    def __init__(self, codec: Any, rfile: Any, sock: Any) -> None:
+        self.codec = codec
+        self.rfile = rfile
+        self.sock = sock
+        self.closed = False
+        self._write_lock = Semaphore()
+        self._closing_sent = False
+
+    # -- writing -----------------------------------------------------------
+    def write(self, data: bytes) -> bool:
+        """Send bytes; ``False`` once the peer is gone."""
+        if self.closed:
+            return False
+        if not data:
+            return True
+        with self._write_lock:
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                self._drop()
+                return False
+        return True
+
+    def send_text(self, text: str) -> bool:
+        return self.write(self.codec.send_text(text))
+
+    def send_binary(self, data: bytes) -> bool:
+        return self.write(self.codec.send_binary(data))
+
+    # -- reading -----------------------------------------------------------
+    def events(self) -> Iterator[Event]:
+        """Every event until the peer closes, fails or goes away.
+
+        Pings are answered here; ``Close`` and ``Failed`` are answered and
+        end the connection before they are yielded.
+        """
+        codec = self.codec
+        try:
+            while not self.closed:
+                try:
+                    data = self.rfile.read1(READ_SIZE)
+                except (OSError, ValueError):
+                    data = b""
+                if not data:
+                    self._drop()
+                    return
+                codec.receive_data(data)
+                for event in codec.events():
+                    if isinstance(event, Ping):
+                        self.write(codec.send_pong(event.payload))
+                        continue
+                    if isinstance(event, (Close, Failed)):
+                        if not self._closing_sent:
+                            self.write(event.reply)
+                        self._drop()
+                        yield event
+                        return
+                    yield event
+        finally:
+            # Only the reading greenlet may close the buffered reader; it
+            # also tells pywsgi not to read another request from it.
+            try:
+                self.rfile.close()
+            except (OSError, ValueError, RuntimeError):
+                pass
+
+    # -- closing -----------------------------------------------------------
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start a close from our side; the reader sees the answer and ends."""
+        if self.closed or self._closing_sent:
+            return
+        self._closing_sent = True
+        frame = self.codec.send_close(code, reason)
+        if not frame:  # hixie-75 has no close frame: closing is closing TCP
+            self._drop()
+        elif self.write(frame):
+            call_later(CLOSE_WAIT, self._drop)
+
+    def fail(self, code: int, reason: str) -> None:
+        """Error close (§4.3): the dialect's close with ``code``, then TCP close."""
+        if not self.closed:
+            self.write(self.codec.send_close(code, reason))
+            self._drop()
+
+    def _drop(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.sock.shutdown(_stdsocket.SHUT_RDWR)  # wakes the reader with EOF
+        except OSError:
+            pass
+
+
+def upgrade(
+    environ: dict,
+    start_response: Any,
+    accept: handshake.Accept,
+    max_message_size: int,
+    handshake_timeout: Optional[float],
+) -> WebSocketConnection:
+    """Answer the handshake and return the open connection.
+
+    The 101 headers go out before key3 is read (hixie-76 behind proxies
+    that hold key3 back until they see them). Raises :class:`HandshakeFailed`
+    when key3 does not come within ``handshake_timeout``.
+    """
+    rfile = environ["wsgi.input"]
+    sock = socket_of(environ)
+    if sock is None:
+        raise HandshakeFailed("no socket to upgrade (run under gevent.pywsgi)")
+    write = start_response(accept.status, accept.headers)
+    write(b"")
+    if accept.key3_needed:
+        key3 = b""
+        with gevent.Timeout(handshake_timeout, False):
+            try:
+                key3 = rfile.read(8)
+            except OSError:
+                key3 = b""
+        if len(key3) != 8:
+            try:
+                sock.shutdown(_stdsocket.SHUT_RDWR)
+            except OSError:
+                pass
+            rfile.close()
+            raise HandshakeFailed("key3 not received within handshake_timeout")
+        sock.sendall(accept.answer(key3))
+    codec = handshake.make_codec(accept, max_message_size)
+    return WebSocketConnection(codec, rfile, sock)

@@ -1,0 +1,89 @@
+"""The Flash policy: inline on the main port and on its own port (PROTOCOL.md §4.4)."""
+from __future__ import annotations
+
+import logging
+
+from gevent import socket
+from gevent.pywsgi import WSGIServer
+
+import socketio_gevent
+from socketio_gevent.policy import POLICY_REQUEST, policy_reply
+
+from ..conftest import plain_app
+
+
+def ask(port: int, request: bytes = POLICY_REQUEST) -> bytes:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(request)
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return data
+
+
+def test_policy_reply_exact_bytes():
+    assert policy_reply(["*"], ["8080"]) == (
+        b'<?xml version="1.0"?>\n'
+        b'<!DOCTYPE cross-domain-policy SYSTEM "http://www.macromedia.com/xml/dtds/cross-domain-policy.dtd">\n'
+        b"<cross-domain-policy>\n"
+        b'<allow-access-from domain="*" to-ports="8080"/>\n'
+        b"</cross-domain-policy>\n\x00"
+    )
+    assert b'domain="a.com" to-ports="*"' in policy_reply(["a.com", "a.com"], ["*", "80"])
+
+
+def test_inline_policy_on_the_main_port_then_http_still_works(serve):
+    served = serve()
+    reply = ask(served.port)
+    assert reply.endswith(b"</cross-domain-policy>\n\x00")
+    assert b'<allow-access-from domain="*" to-ports="%d"/>' % served.port in reply
+    assert served.http().request("GET", "/x").body == b"app:/x"
+
+
+def test_inline_policy_names_pattern_hosts(serve):
+    served = serve(origins=["chat.example.com:*", "*.example.org:443"])
+    reply = ask(served.port)
+    assert b'domain="chat.example.com"' in reply and b'domain="*.example.org"' in reply
+
+
+def test_not_a_policy_request_is_a_400(serve):
+    served = serve()
+    assert ask(served.port, b"<html>hello</html>\r\n\r\n").startswith(b"HTTP/1.1 400")
+
+
+def test_policy_server_on_its_own_port_once_per_process():
+    servers = [WSGIServer(("127.0.0.1", 0), plain_app, log=None) for _ in range(2)]
+    for s in servers:
+        s.start()
+    # port 0 picks a free port for the first; the second listener shares it
+    first = socketio_gevent.listen(servers[0], flash_policy_port=0)
+    service = first.policy_service
+    assert service is not None
+    second = socketio_gevent.listen(servers[1], flash_policy_port=service.port)
+    assert second.policy_service is service
+    reply = ask(service.port)
+    for s in servers:
+        assert b'to-ports="%d"' % s.server_port in reply or b"to-ports=\"%d," % s.server_port in reply or (b"%d" % s.server_port) in reply
+    first.close()
+    assert service.server.started
+    second.close()
+    assert not service.server.started
+    for s in servers:
+        s.stop()
+
+
+def test_bind_failure_is_logged_once_and_not_fatal(caplog):
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    port = blocker.getsockname()[1]
+    servers = [WSGIServer(("127.0.0.1", 0), plain_app, log=None) for _ in range(2)]
+    with caplog.at_level(logging.WARNING, logger="socketio_gevent"):
+        listeners = [socketio_gevent.listen(s, flash_policy_port=port) for s in servers]
+    assert all(l.policy_service is None for l in listeners)
+    assert sum("flash policy server not started" in r.getMessage() for r in caplog.records) == 1
+    blocker.close()
