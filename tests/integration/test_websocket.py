@@ -82,7 +82,7 @@ def test_binary_on_hixie_goes_as_b_annotated_text(serve, dialect):
     ws.close()
 
 
-@pytest.mark.parametrize("dialect", ["hybi03", "rfc6455-13"])
+@pytest.mark.parametrize("dialect", BINARY_DIALECTS)
 def test_ping_is_answered_with_pong(serve, dialect):
     served = serve()
     ws, sid = open_session(served, dialect)
@@ -175,10 +175,20 @@ def test_flashsocket_runs_the_same_code(serve):
     ws.close()
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_refused_origin_is_403_before_the_handshake(serve, dialect):
+    served = serve()
+    refused = RawWS(served.port, dialect=dialect, origin="http://evil.example")
+    assert refused.status == 403 and refused.body == b"origin not allowed\n"
+    assert served.listener.clients == {}
+    allowed = RawWS(served.port, dialect=dialect, origin="http://127.0.0.1:%d" % served.port)
+    assert allowed.status == 101
+    allowed.close()
+
+
 def test_refusals(serve):
     served = serve(transports=["websocket"])
     port = served.port
-    assert RawWS(port, dialect="rfc6455-13", origin="http://evil.example").status == 403
     refused = RawWS(port, dialect="rfc6455-13", extra=[("Sec-WebSocket-Version", "9")])
     # (two version headers are joined by the server: "13,9" is not a version)
     assert refused.status in (400, 426)

@@ -11,6 +11,7 @@ slow, obvious encoder (``frame``) so the codec is never its own oracle.
 from __future__ import annotations
 
 import struct
+import tracemalloc
 from typing import Iterable, List, Optional
 
 import pytest
@@ -140,6 +141,18 @@ def test_64k_binary() -> None:
     tr(masked, [Binary(data)], every_split=False)
 
 
+@pytest.mark.parametrize("size", [1, 3, 4, 5, 125, 126, 511, 512, 513, 4099, 65535, 65536])
+def test_masking_matches_the_byte_by_byte_oracle(size: int) -> None:
+    data = bytes((i * 7 + 3) % 256 for i in range(size))
+    wire = client().send_binary(data)
+    assert wire == frame(2, data)
+    assert decode(wire) == [Binary(data)]
+    # a split that leaves the mask rotated by 1, 2 and 3 bytes
+    head = len(wire) - size
+    assert feed(server(), [wire[:head + 1], wire[head + 1:head + 3], wire[head + 3:head + 6],
+                           wire[head + 6:]]) == [Binary(data)]
+
+
 def test_many_frames_in_one_read() -> None:
     wire = b"".join(frame(1, b"m%d" % i) for i in range(500))
     assert decode(wire) == [Text("m%d" % i) for i in range(500)]
@@ -151,6 +164,33 @@ def test_many_frames_in_one_read() -> None:
 def test_empty_messages() -> None:
     tr(frame(1) + frame(2) + frame(9) + frame(1, fin=False) + frame(0),
        [Text(""), Binary(b""), Ping(b""), Text("")])
+
+
+def test_receive_data_between_events() -> None:
+    # a runner may feed more bytes while it is still iterating events()
+    codec = server()
+    codec.receive_data(frame(1, b"one") + frame(1, b"tw"))
+    events = codec.events()
+    assert next(events) == Text("one")
+    codec.receive_data(frame(1, b"three")[:4])
+    codec.receive_data(frame(1, b"three")[4:])
+    assert list(events) == [Text("tw"), Text("three")]
+
+
+def test_a_dripped_frame_costs_no_object_per_byte() -> None:
+    data = bytes(range(256)) * 256
+    wire = frame(2, data)
+    pieces = [wire[i:i + 2] for i in range(0, len(wire), 2)]
+    codec = server()
+    tracemalloc.start()
+    try:
+        events = feed(codec, pieces)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert events == [Binary(data)]
+    # the payload and a copy or two of it, not 32k small objects (~1.1 MB)
+    assert peak < 4 * len(data)
 
 
 # --------------------------------------------------------------------------

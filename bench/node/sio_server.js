@@ -1,0 +1,23 @@
+// node socket.io 4 (the peer users of other stacks pick), same events as the
+// Python servers: "echo" answered in kind, "fanout" [count, interval_ms]
+// emits "tick" with the send time in ms to everyone.
+'use strict';
+const http = require('http');
+const { Server } = require('socket.io');
+
+const port = Number(process.argv[2] || 0);
+const server = http.createServer();
+const io = new Server(server, { cors: { origin: '*' }, perMessageDeflate: false, maxHttpBufferSize: 1e8 });
+io.on('connection', (socket) => {
+  socket.on('echo', (data) => socket.emit('echo', data));
+  socket.on('fanout', ([count, interval]) => {
+    let sent = 0;
+    const timer = setInterval(() => {
+      io.emit('tick', (Date.now()).toFixed(3));
+      if (++sent >= count) clearInterval(timer);
+    }, interval);
+  });
+});
+server.listen(port, '127.0.0.1', () => {
+  console.log('listening on 127.0.0.1:' + server.address().port);
+});

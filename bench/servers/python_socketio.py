@@ -1,0 +1,47 @@
+"""python-socketio 5 + python-engineio under gevent (async_mode "gevent",
+gevent-websocket's handler): the Python peer. Runs in bench/.venv-peers.
+
+Events: "echo" is answered with the same data; "fanout" [count, interval_ms]
+emits "tick" with the send time in ms to everyone.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import socketio
+from gevent.pywsgi import WSGIServer
+from geventwebsocket.handler import WebSocketHandler
+
+sio = socketio.Server(async_mode="gevent", cors_allowed_origins="*")
+
+
+@sio.on("echo")
+def echo(sid, data):
+    sio.emit("echo", data, to=sid)
+
+
+@sio.on("fanout")
+def fanout(sid, data):
+    count, interval = data
+
+    def run():
+        for _ in range(int(count)):
+            sio.emit("tick", "%.3f" % (time.time() * 1000))
+            sio.sleep(float(interval) / 1000)
+
+    sio.start_background_task(run)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    server = WSGIServer(("127.0.0.1", args.port), socketio.WSGIApp(sio), handler_class=WebSocketHandler, log=None, backlog=4096)
+    server.start()
+    print("listening on 127.0.0.1:%d" % server.server_port, flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
