@@ -1,9 +1,9 @@
 """permessage-deflate (RFC 7692): negotiation and per-message (de)compression.
 
-The RFC 6455 codec compresses whole messages with this module when the
-handshake agreed on the extension. It is pure (``zlib`` and text in, text
-and bytes out) so the negotiation table and the RFC's byte vectors can be
-tested without a socket.
+The RFC 6455 codec uses this module when the handshake agreed on the
+extension: it compresses whole messages and inflates inbound ones fragment
+by fragment. It is pure (``zlib`` and text in, text and bytes out) so the
+negotiation table and the RFC's byte vectors are tested without a socket.
 
 Contract:
 
@@ -23,7 +23,8 @@ Contract:
   ``DeflateError`` (corrupt data, close 1007) or ``MessageTooBig``
   (decompressed size over the limit, close 1009). The limit is enforced
   with ``max_length`` on every ``zlib`` call, so a "zip bomb" never makes
-  us allocate more than ``max_message_size`` bytes.
+  us allocate more than ``max_message_size`` bytes. After either error the
+  connection must fail: the inflater's state is not rolled back.
 
 **Window bits 8.** zlib refuses a raw deflate window of 8 bits
 (``compressobj(wbits=-8)`` raises since zlib 1.2.9), yet RFC 7692 allows a
@@ -31,11 +32,12 @@ peer to ask for 8 and forbids us to use a larger window. We accept 8 and
 compress with ``wbits=9``: zlib never emits a match farther back than
 ``window - 262`` bytes (its ``MAX_DIST``), i.e. 250 bytes for a 9-bit
 window, which is inside the 256 bytes the peer keeps. So the stream is a
-valid 8-bit-window stream, and Autobahn's 13.3 and 13.5 cases are served
-compressed rather than declined (``test_ws_deflate`` checks the distance
-bound with a strict 8-bit inflater). For decompression we use the agreed
-window but at least 9 bits: a bigger inflate window reads any stream a
-smaller one can, and 9 is what such peers' zlib really used.
+valid 8-bit-window stream, and offers of 8 (Autobahn 13.3 and 13.5 in
+their original form) are served compressed rather than declined;
+``test_ws_deflate`` checks the distance bound with a strict 8-bit inflater.
+For decompression we use the agreed window but at least 9 bits: a bigger
+inflate window reads anything a smaller one can, and zlib-based peers
+asked for 8 really compress with 9.
 """
 from __future__ import annotations
 

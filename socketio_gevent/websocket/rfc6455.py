@@ -1,34 +1,34 @@
 """RFC 6455 framing (handshake versions 7, 8 and 13), with permessage-deflate.
 
-A sans-IO codec, in the shape of wsproto's: bytes in, events out, and
+A sans-IO codec in the shape of wsproto's: bytes in, events out, and
 ``send_*`` methods that return the bytes to write. The runner owns the socket.
 
 Contract:
 
-* ``receive_data(data)`` appends to the buffer and never raises; after a
-  ``Close`` or ``Failed`` it drops its input.
-* ``events()`` yields every event the buffer completes, then stops when it
-  needs more data; it stops for good after a ``Close`` or ``Failed``. Every
-  way the peer can break the protocol or a limit becomes one ``Failed`` with
-  the RFC 6455 close code (1002 protocol, 1007 bad UTF-8 or bad deflate
-  data, 1009 too big) and ``reply``, the close frame to write before closing
-  TCP. Nothing the peer sends can raise out of the codec.
-* ``send_*`` return one unfragmented frame. They raise ``ValueError`` only
-  for a caller's mistake (a close code that may not go on the wire).
+* ``receive_data(data)`` buffers and never raises; after a ``Close`` or
+  ``Failed`` it drops its input.
+* ``events()`` yields every event the buffer completes and stops when it
+  needs more data, for good after a ``Close`` or ``Failed``. Every way the
+  peer can break the protocol or a limit becomes one ``Failed`` with its
+  close code (1002 protocol, 1007 bad UTF-8 or bad deflate data, 1009 too
+  big) and ``reply``, our close frame to write before closing TCP. A
+  ``Close`` carries the peer's code and reason and, as ``reply``, a close
+  echoing the code (empty payload if the peer sent none) — or ``b""`` when
+  it answers our own ``send_close``. Nothing the peer sends raises.
+* ``send_*`` return one unfragmented frame; they raise ``ValueError`` only
+  for a caller's mistake (a control payload over 125 bytes, a close code
+  that may not go on the wire).
 
-Failures are reported as early as the bytes allow, because a peer can
-otherwise make us buffer or work for nothing: a size over the limit as soon
-as the frame header declares it (before its payload arrives), invalid UTF-8
-as soon as the offending byte arrives, even mid-frame (Autobahn 6.4).
+Failures come as early as the bytes allow, so a peer cannot make us buffer
+or work for nothing: a size over the limit as soon as a header declares it,
+invalid UTF-8 as soon as the bad byte arrives, even mid-frame (Autobahn 6.4).
 
-Speed: this is the hot path of every WebSocket message. The buffer is one
-``bytearray`` read at an offset, so a batch of frames from one ``recv`` is
-parsed without copying the rest of the batch per frame; it is compacted
-once per batch. Masks are applied to the whole payload at once, at C speed
-(``_xor``), never byte by byte in Python. A complete unfragmented frame
-takes a short fast path; only frames split across reads take the slow one,
-which consumes their payload piece by piece (so memory stays bounded and
-UTF-8 fails fast).
+Speed (the hot path of every message): the buffer is one ``bytearray`` read
+at an offset, so a batch of frames from one ``recv`` is parsed without
+copying the rest per frame, and compacted once per batch. A frame's first
+byte is checked with one table lookup; masks are applied to whole payloads
+at C speed (``_xor``). A complete frame takes the fast path; a frame split
+across reads has its payload consumed as it arrives (bounded memory).
 
 Example (server side, the RFC 6455 §5.7 masked "Hello")::
 
@@ -44,7 +44,7 @@ from __future__ import annotations
 import codecs
 import os
 import struct
-from typing import Callable, Iterator, List, Optional, Union
+from typing import Callable, Iterator, List, Optional, Tuple, Union
 
 from .deflate import DeflateError, DeflateParams, MessageTooBig, PerMessageDeflate
 from .events import (INVALID_DATA, MESSAGE_TOO_BIG, PROTOCOL_ERROR, Binary, Close, Event,
@@ -53,10 +53,7 @@ from .events import (INVALID_DATA, MESSAGE_TOO_BIG, PROTOCOL_ERROR, Binary, Clos
 __all__ = ["RFC6455Codec", "valid_close_code"]
 
 _CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0, 1, 2, 8, 9, 10
-_FIN = 0x80
-_RSV1 = 0x40
-_RSV_ALL = 0x70
-_MASK_BIT = 0x80
+_FIN, _RSV1, _RSV_ALL, _MASK_BIT = 0x80, 0x40, 0x70, 0x80
 
 _H = struct.Struct("!H")
 _BB = struct.Struct("!BB")
@@ -66,9 +63,10 @@ _Q = struct.Struct("!Q")
 
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
-#: RFC 6455 §7.4.1/§7.4.2 and the IANA registry: codes a close frame may
-#: carry. 1004-1006 and 1015 are reserved or local-only; 1016-2999 are
-#: unassigned; 3000-4999 belong to libraries and applications.
+Bytes = Union[bytes, bytearray]
+
+#: RFC 6455 §7.4 and the IANA registry: 1004-1006 and 1015 are reserved or
+#: local-only, 1016-2999 unassigned, 3000-4999 for libraries and apps.
 _WIRE_CODES = frozenset(range(1000, 1004)) | frozenset(range(1007, 1015))
 
 
@@ -81,13 +79,13 @@ def valid_close_code(code: int) -> bool:
 _XOR = [bytes(b ^ k for b in range(256)) for k in range(256)]
 
 
-def _xor(data: Union[bytes, bytearray], mask: bytes) -> bytes:
+def _xor(data: Bytes, mask: Bytes) -> bytes:
     """Apply a 4-byte mask (RFC 6455 §5.3) at C speed, never a loop per byte.
 
     Short payloads: one big-integer XOR. From 512 bytes on, four strided
-    ``translate`` passes (byte ``i`` of every 4 through the table of
-    ``mask[i]``) win: they run at 0.6-1 GB/s where integer conversion
-    stays near 0.4 GB/s (measured on CPython 3.11)."""
+    ``translate`` passes (every 4th byte through the table of its mask
+    byte) win: 0.6-1 GB/s where integer conversion stays near 0.4 GB/s
+    (CPython 3.11)."""
     n = len(data)
     if n < 512:
         if not n:
@@ -100,22 +98,50 @@ def _xor(data: Union[bytes, bytearray], mask: bytes) -> bytes:
     return bytes(out)
 
 
+def _first_byte_rules(deflate: bool, in_message: bool) -> Tuple[Optional[str], ...]:
+    """For each first byte (FIN, RSV1-3, opcode): why it is a protocol error
+    in this state, or ``None``. RFC 6455 §5.2, §5.4, §5.5 and RFC 7692 §6
+    as data, so a frame costs one lookup rather than a chain of tests."""
+    rules: List[Optional[str]] = []
+    for b0 in range(256):
+        op, rsv = b0 & 0x0F, b0 & _RSV_ALL
+        reason: Optional[str] = None
+        if op not in (_CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG):
+            reason = "reserved opcode %d" % op
+        elif rsv and not (rsv == _RSV1 and deflate and op in (_TEXT, _BINARY)):
+            reason = "reserved bits set"  # RSV1: compressed, on a first frame only
+        elif op >= _CLOSE and not b0 & _FIN:
+            reason = "fragmented control frame"
+        elif op == _CONTINUATION and not in_message:
+            reason = "continuation without a message"
+        elif op in (_TEXT, _BINARY) and in_message:
+            reason = "new message inside a fragmented one"
+        rules.append(reason)
+    return tuple(rules)
+
+
+#: ``_RULES[deflate, in_message][first_byte]``
+_RULES = {(d, m): _first_byte_rules(d, m) for d in (False, True) for m in (False, True)}
+
+
 class RFC6455Codec:
     """One connection's RFC 6455 frames, either role.
 
     ``client=False`` (server): inbound frames must be masked, outbound are
-    not. ``client=True``: the reverse; masks come from ``random_bytes(4)``
-    (``os.urandom``; a test passes a fixed source to check exact bytes).
-    ``deflate`` holds the negotiated permessage-deflate parameters, or
-    ``None``; text and binary messages of at least ``deflate_min_size``
-    bytes are then sent compressed (smaller ones gain nothing).
+    not. ``client=True``: the reverse, with masks from ``random_bytes(4)``
+    (``os.urandom``; tests pass a fixed source to check exact bytes).
+    ``deflate``: the negotiated permessage-deflate parameters, or ``None``;
+    messages of at least ``deflate_min_size`` bytes are then sent
+    compressed. The default, 0, compresses every message: the client asked
+    for compression, and some clients' tooling mishandles uncompressed
+    messages on a deflate connection (Autobahn's kosoku runner does).
     """
 
     #: This dialect carries binary messages natively (PROTOCOL.md §4.3).
     binary_frames = True
 
     def __init__(self, max_message_size: int = 1 << 20, client: bool = False,
-                 deflate: Optional[DeflateParams] = None, deflate_min_size: int = 64,
+                 deflate: Optional[DeflateParams] = None, deflate_min_size: int = 0,
                  random_bytes: Callable[[int], bytes] = os.urandom) -> None:
         self._max = max_message_size
         self._client = client
@@ -126,23 +152,25 @@ class RFC6455Codec:
         self._deflate = None if deflate is None else PerMessageDeflate(
             deflate, is_server=not client, max_message_size=max_message_size)
         self._deflate_min = deflate_min_size
+        self._idle_rules = _RULES[deflate is not None, False]
+        self._message_rules = _RULES[deflate is not None, True]
+        #: Rules for the next first byte: between messages, or inside one.
+        self._first_byte = self._idle_rules
         self._buf = bytearray()
         self._pos = 0
         #: Set after Close/Failed: the codec then ignores input.
         self._closed = False
-        #: Set by send_close: the peer's close is then the answer, not a new request.
+        #: Set by send_close: the peer's close is then an answer, not a request.
         self._close_sent = False
-        # The data message in progress (opcode 0 = none).
-        self._msg_op = 0
-        self._msg_deflate = False
-        self._msg_size = 0
-        self._parts: List[Union[str, bytes]] = []
+        # The data message in progress (opcode 0: none), its RSV1, its wire size.
+        self._msg_op, self._msg_deflate, self._msg_size = 0, False, 0
+        #: Its payload so far (inflated): one growing buffer, so a peer that
+        #: drips a frame byte by byte does not cost us an object per byte.
+        self._message = bytearray()
         self._utf8 = _utf8_decoder("strict")
         # The data frame whose payload is still arriving (see _partial).
-        self._left = 0
-        self._mask: Optional[bytes] = None
-        self._mask_offset = 0
-        self._frame_fin = False
+        self._left, self._mask_offset, self._frame_fin = 0, 0, False
+        self._mask: Optional[bytearray] = None
 
     # ------------------------------------------------------------------ input
 
@@ -187,47 +215,25 @@ class RFC6455Codec:
             b0 = buf[pos]
             b1 = buf[pos + 1]
             op = b0 & 0x0F
-            compressed = False
-            if b0 & _RSV_ALL:
-                # RSV1 marks a compressed message, on its first frame only (RFC 7692 §6).
-                if (b0 & _RSV_ALL) != _RSV1 or self._deflate is None or op not in (_TEXT, _BINARY):
-                    return self._fail(PROTOCOL_ERROR, "reserved bits set")
-                compressed = True
-            if op >= _CLOSE:
-                if op > _PONG:
-                    return self._fail(PROTOCOL_ERROR, "reserved opcode %d" % op)
-                if not b0 & _FIN:
-                    return self._fail(PROTOCOL_ERROR, "fragmented control frame")
-                if b1 & 0x7F > 125:
-                    return self._fail(PROTOCOL_ERROR, "control frame over 125 bytes")
-            elif op == _CONTINUATION:
-                if not self._msg_op:
-                    return self._fail(PROTOCOL_ERROR, "continuation without a message")
-            elif op > _BINARY:
-                return self._fail(PROTOCOL_ERROR, "reserved opcode %d" % op)
-            elif self._msg_op:
-                return self._fail(PROTOCOL_ERROR, "new message inside a fragmented one")
+            reason = self._first_byte[b0]
+            if reason is not None:
+                return self._fail(PROTOCOL_ERROR, reason)
+            if op >= _CLOSE and b1 & 0x7F > 125:
+                return self._fail(PROTOCOL_ERROR, "control frame over 125 bytes")
             if (b1 & _MASK_BIT) != self._in_mask:
                 return self._fail(PROTOCOL_ERROR, "masked frame from the server" if self._client
                                   else "unmasked frame from the client")
             length = b1 & 0x7F
             head = 2
-            if length == 126:
-                if avail < 4:
+            if length >= 126:  # 16-bit (126) or 64-bit (127) length
+                head = 4 if length == 126 else 10
+                if avail < head:
                     return None
-                length = (buf[pos + 2] << 8) | buf[pos + 3]
-                if length < 126:
-                    return self._fail(PROTOCOL_ERROR, "length not minimally encoded")
-                head = 4
-            elif length == 127:
-                if avail < 10:
-                    return None
-                length = _Q.unpack_from(buf, pos + 2)[0]
+                length = (_H if head == 4 else _Q).unpack_from(buf, pos + 2)[0]
                 if length >> 63:
                     return self._fail(PROTOCOL_ERROR, "64-bit length with the high bit set")
-                if length < 0x10000:
+                if length < (126 if head == 4 else 0x10000):
                     return self._fail(PROTOCOL_ERROR, "length not minimally encoded")
-                head = 10
             if op < _CLOSE and self._msg_size + length > self._max:
                 return self._fail(MESSAGE_TOO_BIG, "message over %d bytes" % self._max)
             mask = None
@@ -238,19 +244,12 @@ class RFC6455Codec:
                 head += 4
             start = pos + head
             end = start + length
-            if end <= len(buf):
-                # Fast path: the whole frame is here.
-                if mask is None:
-                    payload = bytes(buf[start:end])
-                elif 0 < length < 512:  # _xor's short case, inlined: the hot path
-                    payload = (int.from_bytes(buf[start:end], "little") ^ int.from_bytes(
-                        (mask * ((length >> 2) + 1))[:length], "little")).to_bytes(length, "little")
-                else:
-                    payload = _xor(buf[start:end], mask)
+            if end <= len(buf):  # fast path: the whole frame is here
+                payload = _xor(buf[start:end], mask) if mask else bytes(buf[start:end])
                 self._pos = end
                 if op >= _CLOSE:
                     return self._control(op, payload)
-                if op and b0 & _FIN and not compressed:
+                if op and (b0 & (_FIN | _RSV1)) == _FIN:  # a whole plain message
                     if op == _BINARY:
                         return Binary(payload)
                     try:
@@ -258,7 +257,7 @@ class RFC6455Codec:
                     except UnicodeDecodeError:
                         return self._fail(INVALID_DATA, "invalid UTF-8 in text message")
                 if op:
-                    self._start(op, compressed)
+                    self._start(op, bool(b0 & _RSV1))
                 self._msg_size += length
                 failed = self._feed(payload, False)
                 if failed is not None:
@@ -267,10 +266,10 @@ class RFC6455Codec:
                     return self._finish()
                 continue
             if op >= _CLOSE:
-                return None  # control frames are tiny: wait for the whole frame
-            # Slow path: keep the header, take the payload as it comes.
+                return None  # control frames are tiny: wait for all of it
+            # Slow path: commit the header, take the payload as it comes.
             if op:
-                self._start(op, compressed)
+                self._start(op, bool(b0 & _RSV1))
             self._msg_size += length
             self._left = length
             self._mask = mask
@@ -289,18 +288,17 @@ class RFC6455Codec:
         self._left -= count
         mask = self._mask
         if mask is None:
-            data = bytes(chunk)
-        else:
-            offset = self._mask_offset
-            data = _xor(chunk, mask[offset:] + mask[:offset])
-            self._mask_offset = (offset + count) & 3
-        return self._feed(data, False)
+            return self._feed(bytes(chunk), False)
+        offset = self._mask_offset
+        self._mask_offset = (offset + count) & 3
+        return self._feed(_xor(chunk, mask[offset:] + mask[:offset]), False)
 
     def _start(self, op: int, compressed: bool) -> None:
         self._msg_op = op
         self._msg_deflate = compressed
         self._msg_size = 0
-        self._parts = []
+        self._message = bytearray()
+        self._first_byte = self._message_rules
         if op == _TEXT:
             self._utf8.reset()
 
@@ -315,33 +313,31 @@ class RFC6455Codec:
             except DeflateError:
                 return self._fail(INVALID_DATA, "invalid compressed data")
         if self._msg_op == _TEXT:
+            # Validate as the bytes come (fail fast); decode once at the end.
             decoder = self._utf8
             try:
-                text = decoder.decode(data, final)
+                decoder.decode(data, final)
             except UnicodeDecodeError:
                 return self._fail(INVALID_DATA, "invalid UTF-8 in text message")
-            # CPython's decoder holds ED A0 until a third byte; a surrogate
-            # is already certain, and Autobahn 6.4 wants failure now.
+            # CPython's decoder holds ED A0 until a third byte, though a
+            # surrogate is already certain: Autobahn 6.4 wants failure now.
             pending = decoder.getstate()[0]
             if len(pending) > 1 and pending[0] == 0xED and pending[1] >= 0xA0:
                 return self._fail(INVALID_DATA, "invalid UTF-8 in text message")
-            if text:
-                self._parts.append(text)
-        elif data:
-            self._parts.append(data)
+        self._message += data
         return None
 
     def _finish(self) -> Event:
         """The message's last frame is in: flush the inflater and decoder."""
-        failed = self._feed(b"", True) if (self._msg_deflate or self._msg_op == _TEXT) else None
-        if failed is not None:
-            return failed
-        parts, self._parts = self._parts, []
+        if self._msg_deflate or self._msg_op == _TEXT:
+            failed = self._feed(b"", True)
+            if failed is not None:
+                return failed
+        data, self._message = self._message, bytearray()
         op, self._msg_op = self._msg_op, 0
         self._msg_size = 0
-        if op == _TEXT:
-            return Text("".join(parts))  # type: ignore[arg-type]
-        return Binary(b"".join(parts))  # type: ignore[arg-type]
+        self._first_byte = self._idle_rules
+        return Text(data.decode("utf-8")) if op == _TEXT else Binary(bytes(data))
 
     def _control(self, op: int, payload: bytes) -> Event:
         if op == _PING:
@@ -362,7 +358,7 @@ class RFC6455Codec:
                 return self._fail(INVALID_DATA, "invalid UTF-8 in close reason")
         self._stop()
         # RFC 6455 §5.5.1: answer with a close echoing the code, unless this
-        # close answers our own (then the closing handshake is complete).
+        # close answers ours (the closing handshake is then complete).
         reply = b"" if self._close_sent else self._frame(
             _FIN | _CLOSE, b"" if code is None else _H.pack(code))
         return Close(code, reason, reply)
@@ -373,12 +369,11 @@ class RFC6455Codec:
         return Failed(code, reason, reply)
 
     def _stop(self) -> None:
-        """After Close/Failed: no more events, and release buffered data."""
+        """After Close/Failed: no more events; release what we buffered."""
         self._closed = True
         self._buf = bytearray()
-        self._pos = 0
-        self._parts = []
-        self._left = 0
+        self._pos = self._left = 0
+        self._message = bytearray()
 
     # ----------------------------------------------------------------- output
 
@@ -395,31 +390,32 @@ class RFC6455Codec:
         mask = self._random(4)
         return head + mask + _xor(payload, mask)
 
-    def _data(self, op: int, data: bytes) -> bytes:
+    def _message_frame(self, op: int, data: bytes) -> bytes:
         if self._deflate is not None and len(data) >= self._deflate_min:
             return self._frame(_FIN | _RSV1 | op, self._deflate.compress(data))
         return self._frame(_FIN | op, data)
 
+    def _control_frame(self, op: int, payload: bytes) -> bytes:
+        if len(payload) > 125:
+            raise ValueError("control frame payload over 125 bytes")
+        return self._frame(_FIN | op, payload)
+
     def send_text(self, text: str) -> bytes:
-        """One text frame (compressed, RSV1, when deflate is on and it is big enough)."""
-        return self._data(_TEXT, text.encode("utf-8"))
+        """One text frame (compressed, with RSV1, when deflate is on and it is big enough)."""
+        return self._message_frame(_TEXT, text.encode("utf-8"))
 
     def send_binary(self, data: bytes) -> bytes:
         """One binary frame (compressed like ``send_text``)."""
-        return self._data(_BINARY, data)
+        return self._message_frame(_BINARY, data)
 
     def send_ping(self, payload: bytes = b"") -> bytes:
-        if len(payload) > 125:
-            raise ValueError("ping payload over 125 bytes")
-        return self._frame(_FIN | _PING, payload)
+        return self._control_frame(_PING, payload)
 
     def send_pong(self, payload: bytes) -> bytes:
-        if len(payload) > 125:
-            raise ValueError("pong payload over 125 bytes")
-        return self._frame(_FIN | _PONG, payload)
+        return self._control_frame(_PONG, payload)
 
     def send_close(self, code: int = 1000, reason: str = "") -> bytes:
-        """Our close frame; ``reason`` is cut (at a character boundary) to fit
+        """Our close frame; ``reason`` is cut at a character boundary to fit
         the 125-byte control payload. The peer's answering close then comes
         out as a ``Close`` whose ``reply`` is empty."""
         if not valid_close_code(code):
