@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
 
-from . import http, polling, routing, static, wsapi, wstransport
+from . import http, polling, routing, static, streaming, wsapi, wstransport
 from .listener import Listener
 from .options import POLLING_TRANSPORTS, WEBSOCKET_TRANSPORTS
 from .transports.common import preflight_headers
@@ -59,7 +59,7 @@ class SocketIOMiddleware:
             return polling.handle(listener, route, environ, start_response, verdict.origin)
         if route.transport in WEBSOCKET_TRANSPORTS:
             return wstransport.handle(listener, route, environ, start_response)
-        return http.error(start_response, 501, "transport %s is not implemented yet" % route.transport)
+        return streaming.handle(listener, route, environ, start_response, verdict.origin)
 
     def _plain_websocket(self, environ: dict, start_response: http.StartResponse) -> Iterable[bytes]:
         """An upgrade outside the resource: the app gets ``environ["wsgi.websocket"]``."""

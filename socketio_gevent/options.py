@@ -75,6 +75,8 @@ class Options:
     max_queue_messages: int = 1000
     max_queue_bytes: int = 16 * 1024 * 1024
     handshake_timeout: float = 10.0
+    #: Bytes after which htmlfile and xhr-multipart end a response (§4.5).
+    stream_limit: int = 128 * 1024
     #: Offer permessage-deflate (RFC 7692) to RFC 6455 clients that ask for it.
     websocket_deflate: bool = True
     on_client_connect: Optional[Callable] = None
@@ -106,7 +108,7 @@ class Options:
         kwargs["transport_options"] = _merge_transport_options(
             kwargs.get("transport_options") or {}
         )
-        for name in ("max_message_size", "max_queue_messages", "max_queue_bytes"):
+        for name in ("max_message_size", "max_queue_messages", "max_queue_bytes", "stream_limit"):
             if name in kwargs and (not isinstance(kwargs[name], int) or kwargs[name] <= 0):
                 raise ValueError("%s must be a positive int" % name)
         origins = kwargs.get("origins")

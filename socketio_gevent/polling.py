@@ -14,6 +14,7 @@ from gevent.event import Event
 
 from . import http
 from .listener import Listener
+from .peer import PeerWatch
 from .protocol.framing import ProtocolError, decode_payload
 from .protocol.session import as_text
 from .routing import Route
@@ -25,12 +26,13 @@ from .transports.common import Headers, cors_headers, parse_form, payload_from_f
 class PollConnection:
     """One held GET; ``notify`` and ``end`` wake it."""
 
-    __slots__ = ("transport", "ended", "_event")
+    __slots__ = ("transport", "ended", "peer", "_event")
 
-    def __init__(self, transport: str) -> None:
+    def __init__(self, transport: str, environ: dict) -> None:
         self.transport = transport
         self.ended = False
         self._event = Event()
+        self.peer = PeerWatch(environ, self._event.set)
 
     def notify(self) -> None:
         self._event.set()
@@ -43,17 +45,22 @@ class PollConnection:
         self._event.wait(timeout)
 
 
-def poll(session: Session, transport: str, duration: Optional[float]) -> str:
-    """Hold until data or ``duration``; the payload ("" when empty or taken over)."""
-    connection = PollConnection(transport)
+def poll(session: Session, transport: str, duration: Optional[float], environ: dict) -> str:
+    """Hold until data or ``duration``; the payload ("" when empty or taken over).
+
+    A client that hung up meanwhile gets nothing taken from the queue, so
+    its next request receives it all.
+    """
+    connection = PollConnection(transport, environ)
     session.attach(connection)
     try:
         if not session.outbox:
             connection.wait(duration)
-        if connection.ended:
-            return ""  # taken over (the newer request gets the queue) or closed
+        if connection.ended or connection.peer.gone():
+            return ""  # taken over (the newer request gets the queue), closed, or gone
         return as_text(session.take())
     finally:
+        connection.peer.stop()
         session.detach(connection)
 
 
@@ -88,7 +95,7 @@ def handle(
             if session is None or session.state == CLOSED:
                 return http.error(start_response, 404, "unknown or expired session", cors)
             duration = listener.options.transport(transport).duration
-            return _ok(start_response, transport, route, poll(session, transport, duration), cors)
+            return _ok(start_response, transport, route, poll(session, transport, duration, environ), cors)
         if method == "POST":
             return _post(listener, route, environ, start_response, cors)
     except ProtocolError as exc:

@@ -92,6 +92,8 @@ class Session:
         self.connection: Optional[Connection] = None
         self._timer: Optional[Timer] = None
         self._inbound = Semaphore()
+        #: Set once ``connection`` has fired; only then does ``disconnect``.
+        self.registered = False
         self.client = Client(listener, self, environ)
 
     @property
@@ -101,6 +103,7 @@ class Session:
     def open(self) -> None:
         """Register and fire ``connection``; the ``3:`` frame is already out or queued."""
         self.listener.sessions[self.sid] = self
+        self.registered = True
         with self._inbound:
             self.listener._client_connected(self.client)
         if self.connection is None and self.state != CLOSED:
@@ -196,7 +199,8 @@ class Session:
                 self._arm_close_timer()
         else:
             self._finish()
-        gevent.spawn(self._fire_disconnect)
+        if self.registered:
+            gevent.spawn(self._fire_disconnect)
 
     def _fire_disconnect(self) -> None:
         with self._inbound:

@@ -22,6 +22,7 @@ import gevent
 from gevent.lock import Semaphore
 
 from .websocket import handshake
+from .peer import socket_of
 from .timers import call_later
 from .websocket.events import Close, Event, Failed, Ping
 
@@ -32,15 +33,6 @@ CLOSE_WAIT = 2.0
 
 class HandshakeFailed(Exception):
     pass
-
-
-def socket_of(environ: dict) -> Any:
-    """The connection's socket: from SocketIOHandler, else from pywsgi's rfile."""
-    sock = environ.get("socketio_gevent.socket")
-    if sock is None:
-        raw = getattr(environ.get("wsgi.input"), "raw", None)
-        sock = getattr(raw, "_sock", None)
-    return sock
 
 
 class WebSocketConnection:

@@ -6,10 +6,7 @@ so an idle connection costs no greenlet beyond its reader, and messages
 queued while a write is in flight go out together in the next one (the
 framing allows several frames per text frame).
 
-Heartbeats (§5) run on loop timers: every ``heartbeat_interval`` a ``2:n:i,``
-frame goes out directly (heartbeats are never queued); if its echo has not
-come back within ``heartbeat_timeout`` the connection is closed and the
-session waits ``close_timeout`` for the client to come back.
+Heartbeats (§5) are a :class:`~socketio_gevent.heartbeat.Heartbeater`.
 """
 from __future__ import annotations
 
@@ -23,7 +20,7 @@ from .protocol.framing import Decoder, ProtocolError
 from .protocol.session import Item
 from .routing import Route
 from .sessions import CLOSED, CLOSING, OPEN, Session, decode_inbound
-from .timers import Timer, call_later
+from .heartbeat import Heartbeater
 from .websocket import handshake
 from .websocket.events import PROTOCOL_ERROR, Binary, Close, Failed, Text
 from .wsconnection import HandshakeFailed, WebSocketConnection, upgrade
@@ -38,11 +35,11 @@ class SessionSocket:
         self.ws = ws
         self.binary = ws.codec.binary_frames
         self._flushing = False
-        self._timer: Optional[Timer] = None
-        self._check_timer: Optional[Timer] = None
         opts = session.listener.options.transport(transport)
-        self.interval = opts.heartbeat_interval
-        self.timeout = opts.heartbeat_timeout
+        self.heartbeater = Heartbeater(
+            session.heartbeats, opts.heartbeat_interval, opts.heartbeat_timeout,
+            self._send_heartbeat, self._heartbeat_expired,
+        )
 
     # -- Connection protocol ----------------------------------------------
     def notify(self) -> None:
@@ -51,7 +48,7 @@ class SessionSocket:
             gevent.spawn(self._flush)
 
     def end(self) -> None:
-        self._cancel_timer()
+        self.heartbeater.stop()
         self.ws.close(1000, "session moved or ended")
 
     # -- writing -----------------------------------------------------------
@@ -89,32 +86,13 @@ class SessionSocket:
             self.notify()  # something arrived after the last take
 
     # -- heartbeats --------------------------------------------------------
-    def start_heartbeats(self) -> None:
-        if self.interval:
-            self._timer = call_later(self.interval, self._beat)
+    def _send_heartbeat(self, frame: str) -> None:
+        if not self.ws.closed and self.session.connection is self:
+            gevent.spawn(self.ws.send_text, frame)
 
-    def _beat(self) -> None:
-        """Runs in the hub: sends the next heartbeat, arms its echo check."""
-        if self.ws.closed or self.session.connection is not self:
-            return
-        heartbeats = self.session.heartbeats
-        gevent.spawn(self.ws.send_text, heartbeats.beat())
-        if self.timeout:
-            self._check_timer = call_later(self.timeout, self._check_echo, heartbeats.count)
-        self._timer = call_later(self.interval or 0, self._beat)
-
-    def _check_echo(self, number: int) -> None:
-        if self.session.heartbeats.overdue(number) and not self.ws.closed:
-            self.session.log.info("session %s: heartbeat %d not answered", self.session.sid, number)
-            self._cancel_timer()
-            self.ws.close(1000, "heartbeat timeout")
-
-    def _cancel_timer(self) -> None:
-        for name in ("_timer", "_check_timer"):
-            timer = getattr(self, name)
-            if timer is not None:
-                timer.cancel()
-                setattr(self, name, None)
+    def _heartbeat_expired(self, number: int) -> None:
+        self.session.log.info("session %s: heartbeat %d not answered", self.session.sid, number)
+        self.ws.close(1000, "heartbeat timeout")
 
     # -- reading -----------------------------------------------------------
     def run(self) -> None:
@@ -141,7 +119,6 @@ class SessionSocket:
                 break
             if session.state == CLOSED:
                 break
-        self._cancel_timer()
 
 
 def decode_inbound_prefix(frames: list) -> list:
@@ -186,13 +163,13 @@ def handle(
         session.open()
     else:
         session.attach(connection)
-    connection.start_heartbeats()
+    connection.heartbeater.start()
     if session.outbox:
         connection.notify()
     try:
         connection.run()
     finally:
-        connection._cancel_timer()
+        connection.heartbeater.stop()
         session.detach(connection)
         if not ws.closed:
             ws.close(1000, "")

@@ -266,3 +266,20 @@ def test_jsonp_post_d_field_and_crlf_data_field(serve):
     # a browser form turns LF into CRLF; the server turns it back (§4.2)
     assert post(conn, sid, "1:8:r:a\r\n:b\r\nc,", transport="jsonp-polling").status == 200
     assert got == ["b\nc", "b\nc"]
+
+
+def test_a_held_poll_whose_client_hung_up_leaves_the_queue_intact(serve):
+    served = serve()
+    conn = served.http()
+    sid = handshake(conn)
+    held = served.http()
+    g = gevent.spawn(poll, held, sid)
+    gevent.sleep(0.2)
+    g.kill()
+    held.close()  # the client goes away while its poll is held
+    gevent.sleep(0.1)
+    client = served.listener.clients[sid]
+    for i in range(5):
+        client.send(str(i))
+    gevent.sleep(0.1)
+    assert [f.data for f in poll_frames(conn, sid)] == [":%d" % i for i in range(5)]

@@ -98,3 +98,32 @@ def test_heartbeats_count_from_one_and_ignore_wrong_or_stale_echoes():
     assert hb.beat() == "2:1:3,"
     assert hb.echo("3") and not hb.overdue(2)  # answers the earlier one too
     assert not hb.echo("2")
+
+
+# -- streaming envelopes (§4.5-4.7) -------------------------------------------
+from socketio_gevent.transports import htmlfile, server_events, xhr_multipart  # noqa: E402
+
+
+def test_htmlfile_envelope():
+    assert htmlfile.prelude() == b"<html><body>" + b" " * 244 and len(htmlfile.prelude()) == 256
+    assert htmlfile.chunk("s", "1:9::</script>,") == (
+        b'<script>parent.s._("1:9::\\u003c/script\\u003e,", document);</script>'
+    )
+    assert htmlfile.parse_callback("") == "s"
+    assert htmlfile.parse_callback("c=io.x_1&t=5") == "io.x_1"
+    for bad in ("c=", "c=a-b", "c=" + "x" * 65, "c=a&c=b", "c=%3C"):
+        with pytest.raises(ProtocolError):
+            htmlfile.parse_callback(bad)
+
+
+def test_xhr_multipart_envelope():
+    assert xhr_multipart.PRELUDE == b"--socketio\n"
+    assert xhr_multipart.part("1:2::é,") == "Content-Type: text/plain\n\n1:2::é,\n--socketio\n".encode()
+    assert ("Content-Type", 'multipart/x-mixed-replace;boundary="socketio"') in xhr_multipart.headers()
+
+
+def test_server_events_envelope():
+    prelude = server_events.prelude()
+    assert len(prelude) == 2048 and prelude.startswith(b": ") and prelude.endswith(b" \n\n")
+    assert server_events.event("1:3::a\nb,") == b'data: "1:3::a\\nb,"\n\n'
+    assert server_events.event("\u2028<") == b'data: "\\u2028\\u003c"\n\n'

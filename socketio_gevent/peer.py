@@ -1,0 +1,69 @@
+"""Noticing that a client hung up while its request waits (held poll, open stream).
+
+Why: a held poll or an idle stream does not read from its socket, so a
+client that goes away is only noticed at the next write, and whatever that
+write carried would be lost. A read watcher on the loop (a small C watcher,
+no greenlet) wakes the waiting request as soon as the socket turns readable;
+the request then peeks: end of file means the client is gone and the
+session's queue stays intact for the client's next request.
+"""
+from __future__ import annotations
+
+import socket as _stdsocket
+from typing import Any, Callable
+
+import gevent
+
+
+def socket_of(environ: dict) -> Any:
+    """The request's socket: from SocketIOHandler, else from pywsgi's rfile."""
+    sock = environ.get("socketio_gevent.socket")
+    if sock is None:
+        raw = getattr(environ.get("wsgi.input"), "raw", None)
+        sock = getattr(raw, "_sock", None)
+    return sock
+
+
+class PeerWatch:
+    def __init__(self, environ: dict, wake: Callable[[], None]) -> None:
+        self._sock = socket_of(environ)
+        self._wake = wake
+        self._watcher: Any = None
+        if self._sock is not None:
+            try:
+                self._watcher = gevent.get_hub().loop.io(self._sock.fileno(), 1)
+                self._watcher.start(self._readable)
+            except (OSError, ValueError):
+                self._watcher = None
+
+    def _readable(self) -> None:
+        self._watcher.stop()  # level-triggered: look once, from the request's greenlet
+        self._wake()
+
+    def gone(self) -> bool:
+        """Has the client closed its end? One non-blocking peek (a syscall)."""
+        if self._sock is None:
+            return False
+        sock = self._sock
+        previous = sock.gettimeout()
+        sock.settimeout(0.0)  # gevent then raises instead of waiting
+        try:
+            data = sock.recv(1, _stdsocket.MSG_PEEK)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        finally:
+            sock.settimeout(previous)
+        if data:
+            self.stop()  # a pipelined request: not ours to read; stop watching
+            return False
+        self.stop()
+        return True
+
+    def stop(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+            watcher.close()
+

@@ -1,0 +1,47 @@
+"""htmlfile, the forever iframe (§4.5): ``<script>`` calls into the parent page.
+
+Every payload is written through :func:`json_string`, so a message holding
+``</script>`` or U+2028 cannot end the script early. The callback name comes
+from the query (``c``) and is checked against a tight alphabet before it is
+written into the page.
+"""
+from __future__ import annotations
+
+import re
+from typing import Dict
+from urllib.parse import parse_qs
+
+from ..protocol.framing import ProtocolError
+from .common import Headers, json_string
+
+CONTENT_TYPE = "text/html; charset=UTF-8"
+PRELUDE_SIZE = 256
+_CALLBACK = re.compile(r"[A-Za-z0-9_.]{1,64}")
+
+
+def parse_callback(query_string: str) -> str:
+    """The ``c`` query parameter, default ``s``; anything odd is a ``400``."""
+    fields: Dict[str, list] = parse_qs(query_string, keep_blank_values=True)
+    values = fields.get("c")
+    if not values:
+        return "s"
+    if len(values) != 1 or not _CALLBACK.fullmatch(values[0]):
+        raise ProtocolError("htmlfile callback 'c' must be 1-64 letters, digits, '_' or '.'")
+    return values[0]
+
+
+def headers() -> Headers:
+    return [
+        ("Content-Type", CONTENT_TYPE),
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+
+
+def prelude() -> bytes:
+    """``<html><body>`` padded to 256 bytes: browsers render nothing before that."""
+    return b"<html><body>".ljust(PRELUDE_SIZE, b" ")
+
+
+def chunk(callback: str, payload: str) -> bytes:
+    return ("<script>parent.%s._(%s, document);</script>" % (callback, json_string(payload))).encode("utf-8")
