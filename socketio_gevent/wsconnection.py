@@ -46,18 +46,49 @@ class WebSocketConnection:
 
     # -- writing -----------------------------------------------------------
     def write(self, data: bytes) -> bool:
-        """Send bytes; ``False`` once the peer is gone."""
+        """Send bytes, waiting while the socket is full; ``False`` once the peer is gone.
+
+        One ``send`` first: gevent's ``sendall`` asks the kernel for the
+        socket's buffer size on every call, a syscall the common case (the
+        whole frame fits) does not need.
+        """
         if self.closed:
             return False
         if not data:
             return True
         with self._write_lock:
             try:
-                self.sock.sendall(data)
+                sent = self.sock.send(data)
+                if sent < len(data):
+                    self.sock.sendall(memoryview(data)[sent:])
             except OSError:
                 self._drop()
                 return False
         return True
+
+    def try_write(self, data: bytes) -> int:
+        """Send what the socket takes now, never waiting: bytes sent, -1 if the peer is gone.
+
+        Returns 0 without sending while another write holds the socket, so
+        frames never interleave. Lets a broadcast write to a thousand
+        sockets from one greenlet and leave only the slow ones to a flusher.
+        """
+        if self.closed:
+            return -1
+        if self._write_lock.locked():
+            return 0
+        sock = self.sock
+        previous = sock.gettimeout()
+        sock.settimeout(0.0)  # gevent raises instead of waiting
+        try:
+            return sock.send(data)
+        except BlockingIOError:
+            return 0
+        except OSError:
+            self._drop()
+            return -1
+        finally:
+            sock.settimeout(previous)
 
     def send_text(self, text: str) -> bool:
         return self.write(self.codec.send_text(text))
@@ -66,11 +97,13 @@ class WebSocketConnection:
         return self.write(self.codec.send_binary(data))
 
     # -- reading -----------------------------------------------------------
-    def events(self) -> Iterator[Event]:
+    def events(self, batch_ends: bool = False) -> Iterator[Optional[Event]]:
         """Every event until the peer closes, fails or goes away.
 
         Pings are answered here; ``Close`` and ``Failed`` are answered and
-        end the connection before they are yielded.
+        end the connection before they are yielded. With ``batch_ends``,
+        ``None`` follows the events of each read, so a caller can write its
+        answers to a whole batch at once.
         """
         codec = self.codec
         try:
@@ -94,6 +127,8 @@ class WebSocketConnection:
                         yield event
                         return
                     yield event
+                if batch_ends:
+                    yield None
         finally:
             # Only the reading greenlet may close the buffered reader; it
             # also tells pywsgi not to read another request from it.

@@ -33,8 +33,14 @@ class SessionSocket:
         self.transport = transport
         self.session = session
         self.ws = ws
+        self.codec = ws.codec
         self.binary = ws.codec.binary_frames
+        #: A flusher greenlet owns the socket's writes.
         self._flushing = False
+        #: The reader is delivering a payload; its sends wait for the end of it.
+        self._delivering = False
+        self._dirty = False
+        self._reader = gevent.getcurrent()
         opts = session.listener.options.transport(transport)
         self.heartbeater = Heartbeater(
             session.heartbeats, opts.heartbeat_interval, opts.heartbeat_timeout,
@@ -43,52 +49,84 @@ class SessionSocket:
 
     # -- Connection protocol ----------------------------------------------
     def notify(self) -> None:
-        if not self._flushing and not self.ws.closed:
-            self._flushing = True
-            gevent.spawn(self._flush)
+        """Something was queued: write it now if the socket takes it.
+
+        Sends made by the application while this connection's reader is
+        delivering a payload are written once, after the payload (one write
+        for all the answers). Sends from other greenlets (broadcasts) are
+        written at once without waiting; only what the socket will not take
+        now goes to a flusher greenlet.
+        """
+        if self._flushing or self.ws.closed:
+            return
+        if self._delivering and gevent.getcurrent() is self._reader:
+            self._dirty = True
+            return
+        self._write_now()
 
     def end(self) -> None:
         self.heartbeater.stop()
         self.ws.close(1000, "session moved or ended")
 
     # -- writing -----------------------------------------------------------
-    def write_items(self, items: List[Item]) -> bool:
-        """Coalesce runs of text frames into one WebSocket text message."""
+    def encode(self, items: List[Item]) -> bytes:
+        """One WebSocket message per run of text frames (the framing allows several)."""
+        codec = self.codec
+        out: List[bytes] = []
         text: List[str] = []
         for item in items:
             if isinstance(item, str):
                 text.append(item)
             elif self.binary:
                 if text:
-                    if not self.ws.send_text("".join(text)):
-                        return False
+                    out.append(codec.send_text("".join(text)))
                     text = []
-                if not self.ws.send_binary(item.data):
-                    return False
+                out.append(codec.send_binary(item.data))
             else:
                 text.append(item.text_frame)
-        return not text or self.ws.send_text("".join(text))
+        if text:
+            out.append(codec.send_text("".join(text)))
+        return out[0] if len(out) == 1 else b"".join(out)
 
-    def _flush(self) -> None:
+    def _write_now(self) -> None:
+        session = self.session
+        if session.connection is not self:
+            return
+        items = session.take()
+        if items:
+            data = self.encode(items)
+            sent = self.ws.try_write(data)
+            if 0 <= sent < len(data):
+                self._flushing = True
+                gevent.spawn(self._flush, data[sent:])
+                return
+        self._after_write()
+
+    def _after_write(self) -> None:
+        session = self.session
+        if session.state == CLOSING and session.connection is self and not session.outbox:
+            self.ws.close(1000, "disconnected by the application")
+
+    def _flush(self, pending: bytes) -> None:
+        """Write what the socket did not take, then whatever queued meanwhile."""
         try:
             session = self.session
-            while session.connection is self and not self.ws.closed:
-                items = session.take()
-                if not items:
-                    break
-                if not self.write_items(items):
-                    break
-            if session.state == CLOSING and session.connection is self and not session.outbox:
-                self.ws.close(1000, "disconnected by the application")
+            while pending and self.ws.write(pending):
+                items = session.take() if session.connection is self else []
+                pending = self.encode(items) if items else b""
         finally:
             self._flushing = False
-        if self.session.outbox and self.session.connection is self and not self.ws.closed:
-            self.notify()  # something arrived after the last take
+        self._after_write()
 
     # -- heartbeats --------------------------------------------------------
     def _send_heartbeat(self, frame: str) -> None:
-        if not self.ws.closed and self.session.connection is self:
-            gevent.spawn(self.ws.send_text, frame)
+        """Runs in the hub: a non-blocking write, or a greenlet if the socket is full."""
+        if self.ws.closed or self.session.connection is not self:
+            return
+        data = self.codec.send_text(frame)
+        sent = self.ws.try_write(data)
+        if 0 <= sent < len(data):
+            gevent.spawn(self.ws.write, data[sent:])
 
     def _heartbeat_expired(self, number: int) -> None:
         self.session.log.info("session %s: heartbeat %d not answered", self.session.sid, number)
@@ -99,7 +137,14 @@ class SessionSocket:
         """Read until the socket ends; deliver each payload in order."""
         session = self.session
         decoder = Decoder(max_length=session.listener.options.max_message_size)
-        for event in self.ws.events():
+        for event in self.ws.events(batch_ends=True):
+            if event is None:  # the end of one read: write every answer at once
+                self._delivering = False
+                if self._dirty:
+                    self._dirty = False
+                    self.notify()
+                continue
+            self._delivering = True
             if isinstance(event, Text):
                 try:
                     frames = decoder.feed(event.data)
@@ -119,6 +164,7 @@ class SessionSocket:
                 break
             if session.state == CLOSED:
                 break
+        self._delivering = False
 
 
 def decode_inbound_prefix(frames: list) -> list:
