@@ -68,7 +68,8 @@ def main() -> None:
     server = WSGIServer((args.host, args.port), app)
     listener = socketio_gevent.listen(server, flash_policy_server=False)
     attach_chat(listener)
-    print("chat example on http://%s:%d" % (args.host, server.server_port or args.port), flush=True)
+    server.start()
+    print("chat example on http://%s:%d" % (args.host, server.server_port), flush=True)
     server.serve_forever()
 
 

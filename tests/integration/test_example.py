@@ -32,3 +32,28 @@ def test_chat_room(serve):
     bob.disconnect()
     assert alice.receive(timeout=5)[0]["event"] == "left"
     alice.disconnect()
+
+
+def test_django_example_serves_the_page_and_chat(tmp_path):
+    import subprocess
+
+    from gevent import subprocess as gsubprocess
+
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    proc = gsubprocess.Popen(
+        [sys.executable, os.path.join(root, "example", "django_chat", "serve.py"), "--port", "0"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        port = int(line.strip().rsplit(":", 1)[1])
+        client = SocketClient("http://127.0.0.1:%d" % port, transport="websocket").connect()
+        assert client.receive(timeout=5)[0]["event"] == "welcome"
+        client.disconnect()
+        from socketio_gevent.httpclient import HTTPConnection
+
+        page = HTTPConnection("127.0.0.1", port).request("GET", "/")
+        assert page.status == 200 and b"socketio_gevent chat" in page.body
+    finally:
+        proc.terminate()
+        proc.wait(10)
