@@ -45,6 +45,11 @@ class WebSocketConnection:
         self._closing_sent = False
 
     # -- writing -----------------------------------------------------------
+    @property
+    def writable(self) -> bool:
+        """Open, and no close frame sent: nothing may follow a close frame."""
+        return not self.closed and not self._closing_sent
+
     def write(self, data: bytes) -> bool:
         """Send bytes, waiting while the socket is full; ``False`` once the peer is gone.
 
@@ -52,8 +57,11 @@ class WebSocketConnection:
         socket's buffer size on every call, a syscall the common case (the
         whole frame fits) does not need.
         """
-        if self.closed:
+        if not self.writable:
             return False
+        return self._send(data)
+
+    def _send(self, data: bytes) -> bool:
         if not data:
             return True
         with self._write_lock:
@@ -73,7 +81,7 @@ class WebSocketConnection:
         frames never interleave. Lets a broadcast write to a thousand
         sockets from one greenlet and leave only the slow ones to a flusher.
         """
-        if self.closed:
+        if not self.writable:
             return -1
         if self._write_lock.locked():
             return 0
@@ -142,18 +150,19 @@ class WebSocketConnection:
         """Start a close from our side; the reader sees the answer and ends."""
         if self.closed or self._closing_sent:
             return
-        self._closing_sent = True
         frame = self.codec.send_close(code, reason)
+        self._closing_sent = True
         if not frame:  # hixie-75 has no close frame: closing is closing TCP
             self._drop()
-        elif self.write(frame):
+        elif self._send(frame):
             call_later(CLOSE_WAIT, self._drop)
 
     def fail(self, code: int, reason: str) -> None:
         """Error close (§4.3): the dialect's close with ``code``, then TCP close."""
-        if not self.closed:
-            self.write(self.codec.send_close(code, reason))
-            self._drop()
+        if self.writable:
+            self._closing_sent = True
+            self._send(self.codec.send_close(code, reason))
+        self._drop()
 
     def _drop(self) -> None:
         if self.closed:

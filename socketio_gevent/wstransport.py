@@ -57,7 +57,7 @@ class SessionSocket:
         written at once without waiting; only what the socket will not take
         now goes to a flusher greenlet.
         """
-        if self._flushing or self.ws.closed:
+        if self._flushing or not self.ws.writable:
             return
         if self._delivering and gevent.getcurrent() is self._reader:
             self._dirty = True
@@ -90,8 +90,8 @@ class SessionSocket:
 
     def _write_now(self) -> None:
         session = self.session
-        if session.connection is not self:
-            return
+        if session.connection is not self or not self.ws.writable:
+            return  # closing: what is queued waits for the client's next connection
         items = session.take()
         if items:
             data = self.encode(items)
@@ -112,7 +112,8 @@ class SessionSocket:
         try:
             session = self.session
             while pending and self.ws.write(pending):
-                items = session.take() if session.connection is self else []
+                writable = session.connection is self and self.ws.writable
+                items = session.take() if writable else []
                 pending = self.encode(items) if items else b""
         finally:
             self._flushing = False
@@ -121,7 +122,7 @@ class SessionSocket:
     # -- heartbeats --------------------------------------------------------
     def _send_heartbeat(self, frame: str) -> None:
         """Runs in the hub: a non-blocking write, or a greenlet if the socket is full."""
-        if self.ws.closed or self.session.connection is not self:
+        if not self.ws.writable or self.session.connection is not self:
             return
         data = self.codec.send_text(frame)
         sent = self.ws.try_write(data)

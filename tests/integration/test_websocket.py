@@ -257,3 +257,20 @@ def test_key3_not_sent_within_handshake_timeout(serve):
     ws = RawWS(served.port, dialect="hixie76", send_key3=False)
     assert ws.status == 101  # headers come before key3 (§4.3)
     assert ws.rfile.read(16) == b""  # then the server gives up and closes
+
+
+@pytest.mark.parametrize("dialect", ["hybi03", "rfc6455-13", "hixie76"])
+def test_nothing_is_written_after_a_close_frame_and_nothing_queued_is_lost(serve, dialect):
+    served = serve()
+    ws, sid = open_session(served, dialect)
+    session = served.listener.sessions[sid]
+    session.connection.ws.close(1000, "closing")  # our close is out, the answer not yet in
+    served.listener.clients[sid].send("sent while closing")
+    gevent.sleep(0.1)
+    assert isinstance(ws.next_event(), ev.Close)
+    ws.send_raw(b"")  # (the raw client never answers the close)
+    with pytest.raises(gevent.Timeout):
+        ws.next_event(timeout=0.5)  # no data frame after the close frame
+    again = RawWS(served.port, "/socket.io/websocket/" + sid, dialect)
+    assert again.next_message() == "1:19::sent while closing,"
+    again.close()

@@ -1,0 +1,147 @@
+"""The server the browser tests drive, run in its own process.
+
+Playwright's sync API runs an asyncio loop on greenlets and deadlocks with a
+gevent server in the same process, so the tests start this script instead:
+
+    python tests/browser/app.py --port 0 [--transports a,b] [--stream-limit N]
+
+It prints "listening on 127.0.0.1:PORT". Behaviour: every client gets
+"welcome"; a message is echoed with its annotations; {"cmd": "broadcast",
+"msg": m} broadcasts m to the others; realm "chat" echoes "chat:<m>" in the
+realm. /control/* lets a test look inside and act on the server.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from urllib.parse import parse_qs
+
+from gevent.pywsgi import WSGIServer
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import socketio_gevent  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "example")
+events = {"connect": [], "disconnect": [], "messages": []}
+listener: socketio_gevent.Listener
+
+
+def page(environ, start_response):
+    body = b"""<!doctype html><html><head><meta charset="utf-8"><title>test</title>
+<script src="/socket.io/socket.io.js"></script></head><body>test page</body></html>"""
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def cut(sid: str) -> bool:
+    """Close the socket under a session's current request (a network cut, server side)."""
+    session = listener.sessions.get(sid)
+    connection = session.connection if session else None
+    if connection is None:
+        return False
+    ws = getattr(connection, "ws", None)
+    if ws is not None:
+        ws._drop()
+        return True
+    peer = getattr(connection, "peer", None)
+    sock = getattr(peer, "_sock", None)
+    if sock is not None:
+        import socket
+
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        connection.end()
+        return True
+    return False
+
+
+def control(environ, start_response):
+    path = environ["PATH_INFO"]
+    query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    if path == "/control/events":
+        result = events
+    elif path == "/control/clients":
+        result = [{"sid": c.session_id, "transport": c.transport, "connections": c.connections}
+                  for c in listener.clients.values()]
+    elif path == "/control/cut":
+        result = cut(query["sid"])
+    elif path == "/control/send":
+        client = listener.clients.get(query["sid"])
+        for i in range(int(query.get("count", "1"))):
+            if client is not None:
+                client.send(query.get("prefix", "m") + str(i))
+        result = client is not None
+    else:
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"no such control\n"]
+    body = json.dumps(result).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path.startswith("/control/"):
+        return control(environ, start_response)
+    return page(environ, start_response)
+
+
+def main() -> None:
+    global listener
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--transports", default="")
+    parser.add_argument("--stream-limit", type=int, default=128 * 1024)
+    parser.add_argument("--example", action="store_true", help="serve the example chat app instead")
+    args = parser.parse_args()
+    options = dict(flash_policy_server=False, stream_limit=args.stream_limit)
+    if args.transports:
+        options["transports"] = args.transports.split(",")
+    if args.example:
+        sys.path.insert(0, EXAMPLE)
+        import chat
+
+        server = WSGIServer(("127.0.0.1", args.port), chat.app, log=None)
+        listener = socketio_gevent.listen(server, **options)
+        chat.attach_chat(listener)
+    else:
+        server = WSGIServer(("127.0.0.1", args.port), app, log=None)
+        listener = socketio_gevent.listen(server, **options)
+        attach_test_behaviour(listener)
+    server.start()
+    print("listening on 127.0.0.1:%d" % server.server_port, flush=True)
+    server.serve_forever()
+
+
+def attach_test_behaviour(listener: socketio_gevent.Listener) -> None:
+    @listener.on("connection")
+    def connected(client):
+        events["connect"].append({"sid": client.session_id, "transport": client.transport})
+        client.send("welcome")
+
+        @client.on("message")
+        def message(msg, annotations):
+            events["messages"].append({"sid": client.session_id, "msg": msg if not isinstance(msg, bytes) else {"bytes": list(msg)}, "annotations": annotations})
+            if isinstance(msg, dict) and msg.get("cmd") == "broadcast":
+                client.broadcast(msg["msg"])
+            elif annotations.get("r") != "chat":
+                client.send(msg, annotations or None)
+
+        @client.on("disconnect")
+        def gone():
+            events["disconnect"].append(client.session_id)
+
+    chat = listener.realm("chat")
+
+    @chat.on("connection")
+    def realm_connected(rc):
+        rc.on("message", lambda msg, annotations: rc.send("chat:%s" % (msg,)))
+
+
+if __name__ == "__main__":
+    main()
