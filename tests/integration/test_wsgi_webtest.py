@@ -48,3 +48,14 @@ def test_refusals():
     app.get("/socket.io/websocket", status=404)
     app2, _ = make()
     assert "websocket" in app2.get("/socket.io/websocket", status=400).text  # not an upgrade
+
+
+def test_browser_client_is_served_with_etag_and_304():
+    app, _ = make()
+    first = app.get("/socket.io/socket.io.js")
+    assert first.content_type == "application/javascript"
+    assert b"io.Socket" in first.body and first.headers["ETag"].startswith('"')
+    again = app.get("/socket.io/socket.io.js", headers={"If-None-Match": first.headers["ETag"]}, status=304)
+    assert again.body == b""
+    assert app.get("/socket.io/socket.io.js", headers={"If-None-Match": '"other"'}).status_int == 200
+    app.post("/socket.io/socket.io.js", status=405)
