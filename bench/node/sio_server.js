@@ -18,6 +18,7 @@ io.on('connection', (socket) => {
     }, interval);
   });
 });
-server.listen(port, '127.0.0.1', () => {
+// backlog 4096 as the Python servers (Node's default is 511)
+server.listen({ port, host: '127.0.0.1', backlog: 4096 }, () => {
   console.log('listening on 127.0.0.1:' + server.address().port);
 });

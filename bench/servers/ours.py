@@ -1,8 +1,11 @@
-"""socketio_gevent under benchmark: socket.io echo/fan-out and a plain /echo WebSocket.
+"""socketio_gevent under benchmark: socket.io echo/fan-out (websocket and
+xhr-polling, /socket.io/...) and a plain WebSocket on any other path.
 
 Prints "listening on HOST:PORT" once ready. A client message
 "bench:fanout:<count>:<interval_ms>" starts a broadcast of <count> messages
-"<send time in ms>" <interval_ms> apart to every connected client.
+"<send time in ms>" <interval_ms> apart to every connected client of the same
+kind (socket.io clients through ``listener.broadcast``; plain WebSocket
+clients one ``ws.send`` each, as the raw gevent-websocket server does).
 """
 from __future__ import annotations
 
@@ -15,16 +18,38 @@ from gevent.pywsgi import WSGIServer
 import socketio_gevent
 
 
+plain_sockets = set()
+
+
+def plain_fanout(count: int, interval: float) -> None:
+    for _ in range(count):
+        message = "%.3f" % (time.time() * 1000)
+        for ws in list(plain_sockets):
+            try:
+                ws.send(message)
+            except Exception:
+                plain_sockets.discard(ws)
+        gevent.sleep(interval)
+
+
 def plain_echo(environ, start_response):
     ws = environ.get("wsgi.websocket")
     if ws is None:
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
-    while True:
-        message = ws.receive()
-        if message is None:
-            return []
-        ws.send(message)
+    plain_sockets.add(ws)
+    try:
+        while True:
+            message = ws.receive()
+            if message is None:
+                return []
+            if isinstance(message, str) and message.startswith("bench:fanout:"):
+                _, _, count, interval = message.split(":")
+                gevent.spawn(plain_fanout, int(count), float(interval) / 1000)
+            else:
+                ws.send(message)
+    finally:
+        plain_sockets.discard(ws)
 
 
 def main() -> None:

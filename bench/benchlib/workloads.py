@@ -1,0 +1,150 @@
+"""The servers under test and the workloads (issue 4, item 3 (a)-(e)).
+
+A server offers transports: "ws" (a WebSocket: loadgen protocol and path) and
+"poll" (HTTP long-polling). A workload case needs one transport; servers
+without it are skipped and shown as "-".
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(BENCH)
+#: our servers run on the interpreter running the bench (./bench/run: .venv)
+OURS_PY = sys.executable
+PEER_PY = os.path.join(BENCH, ".venv-peers", "bin", "python")
+EIO_WS = "/socket.io/?EIO=4&transport=websocket"
+EIO_POLL = "/socket.io/"
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    name: str
+    cmd: Tuple[str, ...]
+    #: transport -> (loadgen protocol, path)
+    transports: Dict[str, Tuple[str, str]]
+
+    @property
+    def ours(self) -> bool:
+        return self.name.startswith("ours")
+
+    def missing(self) -> Optional[str]:
+        """Why this server cannot run here (peers not installed), or None."""
+        exe = self.cmd[0]
+        if os.path.isabs(exe) and not os.path.exists(exe):
+            return "%s is missing (run bench/setup-peers)" % exe
+        if self.cmd[0] == "node" and not os.path.isdir(os.path.join(BENCH, "node", "node_modules", "socket.io")):
+            return "bench/node/node_modules has no socket.io (run bench/setup-peers)"
+        return None
+
+    def url(self, transport: str, port: int) -> str:
+        path = self.transports[transport][1]
+        return "%s://127.0.0.1:%d%s" % ("ws" if transport == "ws" else "http", port, path)
+
+
+_OURS = (OURS_PY, "servers/ours.py")
+SERVERS: Dict[str, ServerSpec] = {
+    s.name: s
+    for s in [
+        ServerSpec("ours-ws", _OURS, {"ws": ("sio", "/socket.io/websocket")}),
+        ServerSpec("ours-polling", _OURS, {"poll": ("sio-poll", "/socket.io/xhr-polling")}),
+        ServerSpec("ours-plain-ws", _OURS, {"ws": ("raw", "/echo")}),
+        ServerSpec("python-socketio", (PEER_PY, "servers/python_socketio.py"),
+                   {"ws": ("eio", EIO_WS), "poll": ("eio-poll", EIO_POLL)}),
+        ServerSpec("node-socketio", ("node", "node/sio_server.js"),
+                   {"ws": ("eio", EIO_WS), "poll": ("eio-poll", EIO_POLL)}),
+        ServerSpec("gevent-websocket", (PEER_PY, "servers/gevent_ws.py"), {"ws": ("raw", "/")}),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measured configuration of a workload."""
+
+    workload: str          # echo | fanout | idle | longpoll | large
+    mode: str              # loadgen mode
+    transport: str         # ws | poll
+    label_fmt: str         # str.format over the loadgen arguments
+    args: Dict[str, float]
+    smoke: Dict[str, float] = field(default_factory=dict)
+    #: the phases between which CPU and wall time are measured
+    window: Tuple[str, str] = ("start", "end")
+
+    def params(self, smoke: bool) -> Dict[str, float]:
+        return dict(self.args, **self.smoke) if smoke else dict(self.args)
+
+    def label(self, smoke: bool) -> str:
+        return self.label_fmt.format(**self.params(smoke))
+
+    def timeout(self, smoke: bool) -> float:
+        p = self.params(smoke)
+        run = p.get("duration", 0) + p.get("hold", 0) + p.get("count", 0) * p.get("interval", 0) / 1000
+        return 120 + run * 3 + p.get("clients", 0) / 50  # generous: a hung run ends, a slow one does not
+
+
+WORKLOADS: Dict[str, List[Case]] = {
+    # (a) echo: send, await the echo, send again
+    "echo": [
+        Case("echo", "echo", "ws", "echo 16 B, {clients} clients",
+             {"clients": 100, "duration": 10, "size": 16}, {"clients": 20, "duration": 1}),
+    ],
+    # (b) fan-out: one client triggers <count> broadcasts <interval> ms apart
+    "fanout": [
+        Case("fanout", "fanout", "ws", "fan-out {clients:,} clients x {count} @ {interval} ms",
+             {"clients": 1000, "count": 200, "interval": 10}, {"clients": 20, "count": 10}),
+    ],
+    # (c) idle: open and hold; RSS per connection
+    "idle": [
+        Case("idle", "idle", "ws", "idle {clients:,} connections",
+             {"clients": 5000, "hold": 5}, {"clients": 50, "hold": 0.5}, window=("start", "opened")),
+        Case("idle", "idle", "ws", "idle {clients:,} connections",
+             {"clients": 19000, "hold": 5}, {"clients": 100, "hold": 0.5}, window=("start", "opened")),
+    ],
+    # (d) long-poll: fan-out to polling clients. The second case offers more
+    # than a server can take: 20 clients trigger at once, 20 x 250 broadcasts
+    # 1 ms apart (up to ~20 x 100 clients x 1,000/s offered). Polls coalesce
+    # what queued meanwhile, so deliveries/s keeps rising with the offered
+    # rate; server CPU per delivery at the same offer compares fairly.
+    "longpoll": [
+        Case("longpoll", "poll", "poll", "long-poll {clients} clients x {count} @ {interval} ms",
+             {"clients": 100, "count": 200, "interval": 10}, {"clients": 20, "count": 10}),
+        Case("longpoll", "poll", "poll", "long-poll saturating {clients} clients x {triggers} x {count} @ {interval} ms",
+             {"clients": 100, "triggers": 20, "count": 250, "interval": 1},
+             {"clients": 20, "triggers": 4, "count": 10}),
+    ],
+    # (e) large messages
+    "large": [
+        Case("large", "echo", "ws", "echo 4 KiB, {clients} clients",
+             {"clients": 10, "duration": 5, "size": 4096}, {"clients": 5, "duration": 0.5}),
+        Case("large", "echo", "ws", "echo 64 KiB, {clients} clients",
+             {"clients": 10, "duration": 5, "size": 65536}, {"clients": 5, "duration": 0.5}),
+    ],
+}
+
+
+def applicable(server: ServerSpec, case: Case) -> bool:
+    return case.transport in server.transports
+
+
+#: connections per source address: past about this many sockets from one
+#: address to one port, the kernel's search for a free ephemeral port in
+#: connect() (even ports first) costs the load generator several seconds of
+#: system time at 19,000 connections; spread over 127.0.0.1, .2, ... it does not
+PER_SOURCE_ADDRESS = 5000
+
+
+def local_addresses_needed(clients: int) -> int:
+    """Source addresses (127.0.0.1, .2, ...) for `clients` sockets to one
+    server port: enough to stay under PER_SOURCE_ADDRESS each and to fit in
+    the ephemeral port range with a margin."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(v) for v in f.read().split())
+        per = min(PER_SOURCE_ADDRESS, max(1000, high - low + 1 - 2000))
+    except (OSError, ValueError):
+        per = PER_SOURCE_ADDRESS
+    return max(1, -(-clients // per))

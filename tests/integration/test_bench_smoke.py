@@ -1,0 +1,76 @@
+"""The benchmark's smoke run, so the bench never rots (issue 4).
+
+Runs ``bench/run.py --smoke`` against our three servers only (the peers are
+never installed by the tests) and checks that every workload completed and
+counted what it should: echo round-trips, every fan-out and long-poll
+broadcast delivered to every client, every idle connection held. It never
+asserts a speed. The Node load generator's one dependency (``ws``) is
+installed into ``bench/node`` here if it is missing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.join(ROOT, "bench")
+NODE_DIR = os.path.join(BENCH, "node")
+
+WS_WORKLOADS = {"echo": 1, "fanout": 1, "idle": 2, "large": 2}  # workload -> cases
+EXPECTED = {
+    "ours-ws": WS_WORKLOADS,
+    "ours-plain-ws": WS_WORKLOADS,
+    "ours-polling": {"longpoll": 2},
+}
+
+
+def ensure_node_deps() -> None:
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.skip("the benchmark's load generator needs node and npm on PATH")
+    if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "ws")):
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent"],
+            cwd=NODE_DIR, check=True, capture_output=True, timeout=240,
+        )
+
+
+@pytest.mark.timeout(420)
+def test_bench_smoke_runs_every_workload_and_counts_right(tmp_path):
+    ensure_node_deps()
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(BENCH, "run.py"), "--smoke", "--rounds", "1",
+         "--servers", ",".join(EXPECTED), "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=170,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert not [r for r in results if "error" in r]
+
+    cases = Counter((r["server"], r["workload"]) for r in results)
+    expected = Counter({(s, w): n for s, ws in EXPECTED.items() for w, n in ws.items()})
+    assert cases == expected
+
+    for r in results:
+        where = "%s %s: %r" % (r["server"], r["label"], r)
+        assert r["opened"] == r["clients"] and r["failed"] == 0, where
+        if r["workload"] in ("echo", "large"):
+            assert r["roundtrips"] > 0 and r["bad"] == 0, where
+        elif r["workload"] in ("fanout", "longpoll"):
+            # every client got every broadcast, once
+            assert r["per_client"] == r["count"] * r["triggers"], where
+            assert r["deliveries"] == r["clients"] * r["per_client"], where
+            assert r["pct_delivered"] == 100, where
+            assert r["clients_complete"] == r["clients"] and r["clients_over"] == 0, where
+            assert r["stray"] == 0, where
+        elif r["workload"] == "idle":
+            assert r["held"] == r["clients"] and r["all_held"], where
+            assert r["rss_kib_per_conn"] is not None, where
+    # the table came out, with both processes' CPU shares
+    assert "loadgen CPU share" in proc.stdout and "server CPU share" in proc.stdout
