@@ -26,13 +26,15 @@ from .transports.common import Headers, cors_headers, parse_form, payload_from_f
 class PollConnection:
     """One held GET; ``notify`` and ``end`` wake it."""
 
-    __slots__ = ("transport", "ended", "peer", "_event")
+    __slots__ = ("transport", "ended", "peer", "_event", "_environ")
 
     def __init__(self, transport: str, environ: dict) -> None:
         self.transport = transport
         self.ended = False
         self._event = Event()
-        self.peer = PeerWatch(environ, self._event.set)
+        self._environ = environ
+        #: Watches the socket only while the poll actually waits.
+        self.peer: Optional[PeerWatch] = None
 
     def notify(self) -> None:
         self._event.set()
@@ -42,7 +44,12 @@ class PollConnection:
         self._event.set()
 
     def wait(self, timeout: Optional[float]) -> None:
+        self.peer = PeerWatch(self._environ, self._event.set)
         self._event.wait(timeout)
+
+    def hung_up(self) -> bool:
+        """Only a poll that waited can have lost its client meanwhile."""
+        return self.peer is not None and self.peer.gone()
 
 
 def poll(session: Session, transport: str, duration: Optional[float], environ: dict) -> str:
@@ -56,11 +63,12 @@ def poll(session: Session, transport: str, duration: Optional[float], environ: d
     try:
         if not session.outbox:
             connection.wait(duration)
-        if connection.ended or connection.peer.gone():
+        if connection.ended or connection.hung_up():
             return ""  # taken over (the newer request gets the queue), closed, or gone
         return as_text(session.take())
     finally:
-        connection.peer.stop()
+        if connection.peer is not None:
+            connection.peer.stop()
         session.detach(connection)
 
 

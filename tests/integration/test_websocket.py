@@ -274,3 +274,25 @@ def test_nothing_is_written_after_a_close_frame_and_nothing_queued_is_lost(serve
     again = RawWS(served.port, "/socket.io/websocket/" + sid, dialect)
     assert again.next_message() == "1:19::sent while closing,"
     again.close()
+
+
+def test_frames_sent_together_with_the_handshake_are_not_lost(serve):
+    """Bytes that arrive with the headers (or with key3) sit in pywsgi's reader."""
+    from gevent import socket as gsocket
+
+    from .wsclient import KEY1, KEY2, KEY3, mask_frame
+
+    served = serve()
+    got = []
+    served.listener.on("clientMessage", lambda m, c: got.append(m))
+    for head, tail in [
+        ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", mask_frame(1, encode_message("with rfc6455").encode())),
+        ("Upgrade: WebSocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key1: %s\r\nSec-WebSocket-Key2: %s\r\n" % (KEY1, KEY2),
+         KEY3 + b"\x00" + encode_message("with hixie-76").encode() + b"\xff"),
+    ]:
+        sock = gsocket.create_connection(("127.0.0.1", served.port))
+        sock.sendall(("GET /socket.io/websocket HTTP/1.1\r\nHost: x\r\n%s\r\n" % head).encode() + tail)
+        gevent.sleep(0.3)
+        sock.close()
+    assert got == ["with rfc6455", "with hixie-76"]
