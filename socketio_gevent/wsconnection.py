@@ -91,16 +91,26 @@ class WebSocketConnection:
             return -1
         if self._write_lock.locked():
             return 0
-        sock = self.sock
-        previous = sock.gettimeout()
-        sock.settimeout(0.0)  # gevent raises instead of waiting
         try:
-            return sock.send(data)
+            return self._send_now(data)
         except BlockingIOError:
             return 0
         except OSError:
             self._drop()
             return -1
+
+    def _send_now(self, data: bytes) -> int:
+        """One non-blocking send, on the socket gevent wraps when it is there:
+        gevent's own ``send`` would wait, and toggling its timeout to stop
+        that costs more than the send on a broadcast's hot path."""
+        raw = getattr(self.sock, "_sock", None)
+        if raw is not None:
+            return raw.send(data)
+        sock = self.sock
+        previous = sock.gettimeout()
+        sock.settimeout(0.0)
+        try:
+            return sock.send(data)
         finally:
             sock.settimeout(previous)
 

@@ -10,7 +10,7 @@ Heartbeats (§5) are a :class:`~socketio_gevent.heartbeat.Heartbeater`.
 """
 from __future__ import annotations
 
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import gevent
 
@@ -26,6 +26,10 @@ from .websocket.events import PROTOCOL_ERROR, Binary, Close, Failed, Text
 from .wsconnection import HandshakeFailed, WebSocketConnection, upgrade
 
 
+#: The last text framed per stateless dialect: (the str object, its frame).
+_LAST_FRAME: Dict[type, Tuple[str, bytes]] = {}
+
+
 class SessionSocket:
     """The session's view of one WebSocket: a :class:`~socketio_gevent.sessions.Connection`."""
 
@@ -35,6 +39,8 @@ class SessionSocket:
         self.ws = ws
         self.codec = ws.codec
         self.binary = ws.codec.binary_frames
+        #: Key of this connection's wire format in the broadcast frame cache.
+        self._wire = type(ws.codec) if getattr(ws.codec, "stateless_send", False) else None
         #: A flusher greenlet owns the socket's writes.
         self._flushing = False
         #: The reader is delivering a payload; its sends wait for the end of it.
@@ -70,8 +76,20 @@ class SessionSocket:
 
     # -- writing -----------------------------------------------------------
     def encode(self, items: List[Item]) -> bytes:
-        """One WebSocket message per run of text frames (the framing allows several)."""
+        """One WebSocket message per run of text frames (the framing allows several).
+
+        A broadcast reaches each connection as the same single item: the
+        bytes framed for the first connection of a dialect serve the rest.
+        """
         codec = self.codec
+        if len(items) == 1 and type(items[0]) is str and self._wire is not None:
+            text = items[0]
+            cached = _LAST_FRAME.get(self._wire)
+            if cached is not None and cached[0] is text:
+                return cached[1]
+            data = codec.send_text(text)
+            _LAST_FRAME[self._wire] = (text, data)
+            return data
         out: List[bytes] = []
         text: List[str] = []
         for item in items:

@@ -85,6 +85,8 @@ class HixieFraming:
 
     #: The runner sends binary messages as ``b``-annotated text here (§2).
     binary_frames = False
+    #: The same text always frames to the same bytes (a broadcast encodes once).
+    stateless_send = True
     #: Written back when the peer's input breaks the framing or a limit.
     error_reply = b""
     #: Written when the server closes first.

@@ -99,6 +99,8 @@ class Hybi03Codec:
 
     #: Binary messages travel as opcode-5 frames, without annotations (§4.3).
     binary_frames = True
+    #: The same text always frames to the same bytes (a broadcast encodes once).
+    stateless_send = True
 
     def __init__(self, max_message_size: int = 1 << 20) -> None:
         self.max_message_size = max_message_size

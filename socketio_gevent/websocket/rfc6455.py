@@ -174,6 +174,12 @@ class RFC6455Codec:
 
     # ------------------------------------------------------------------ input
 
+    @property
+    def stateless_send(self) -> bool:
+        """Sending the same text always gives the same bytes (no mask, no deflate
+        context), so one encoding can serve every connection of a broadcast."""
+        return not self._client and self._deflate is None
+
     def receive_data(self, data: bytes) -> None:
         """Buffer ``data``; ``events()`` decodes it. Never raises."""
         if self._closed:
