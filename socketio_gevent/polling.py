@@ -43,6 +43,9 @@ class PollConnection:
         self.ended = True
         self._event.set()
 
+    def offer(self, item: object) -> bool:
+        return False  # a response carries whatever is queued when it is written
+
     def wait(self, timeout: Optional[float]) -> None:
         self.peer = PeerWatch(self._environ, self._event.set)
         self._event.wait(timeout)

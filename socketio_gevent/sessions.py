@@ -53,6 +53,9 @@ class Connection(Protocol):
     def end(self) -> None:
         """Taken over or the session closed: finish the request soon."""
 
+    def offer(self, item: "Item") -> bool:
+        """Write ``item`` now if that can be done without waiting; ``False`` = queue it."""
+
 
 def new_sid() -> str:
     """144 bits from the OS CSPRNG, URL-safe, never a ``/`` (§3)."""
@@ -111,9 +114,16 @@ class Session:
 
     # -- outbound --------------------------------------------------------
     def push(self, item: Item) -> None:
-        """Queue ``item``; a full queue ends the session with a logged reason (§6)."""
+        """Send or queue ``item``; a full queue ends the session with a logged reason (§6).
+
+        With nothing queued ahead of it, the attached connection may write
+        it straight away (order is kept, and a broadcast skips the queue).
+        """
         if self.state != OPEN:
             self.log.debug("session %s is %s: message dropped", self.sid, self.state)
+            return
+        connection = self.connection
+        if connection is not None and not self.outbox.items and connection.offer(item):
             return
         try:
             self.outbox.put(item)

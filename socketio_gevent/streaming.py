@@ -46,6 +46,9 @@ class StreamConnection:
         self.ended = True
         self._event.set()
 
+    def offer(self, item: object) -> bool:
+        return False  # a response carries whatever is queued when it is written
+
     def send_heartbeat(self, frame: str) -> None:
         self.heartbeat = frame
         self._event.set()

@@ -70,6 +70,24 @@ class SessionSocket:
             return
         self._write_now()
 
+    def offer(self, item: Item) -> bool:
+        """The direct path for a broadcast: frame it and send it without queueing.
+
+        Not while the reader delivers (its answers are written together at
+        the end of the read) nor while a flusher owns the socket.
+        """
+        if self._flushing or (self._delivering and gevent.getcurrent() is self._reader):
+            return False
+        data = self.encode([item])
+        sent = self.ws.try_write(data)
+        if sent == len(data):
+            return True
+        if sent <= 0:
+            return False  # queued: the next request of this session gets it
+        self._flushing = True  # half a frame is out: a flusher must finish it
+        gevent.spawn(self._flush, data[sent:])
+        return True
+
     def end(self) -> None:
         self.heartbeater.stop()
         self.ws.close(1000, "session moved or ended")

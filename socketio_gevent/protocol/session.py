@@ -62,31 +62,32 @@ class Outbox:
     def __init__(self, max_messages: int, max_bytes: int) -> None:
         self.max_messages = max_messages
         self.max_bytes = max_bytes
-        self._items: Deque[Item] = deque()
+        #: The queued items, oldest first (read it; add through ``put``).
+        self.items: Deque[Item] = deque()
         self._size = 0
 
     def put(self, item: Item, bounded: bool = True) -> None:
         """Append ``item``; ``bounded=False`` is for the one last ``0:0:,``."""
         size = len(item)
         if bounded:
-            if len(self._items) >= self.max_messages:
+            if len(self.items) >= self.max_messages:
                 raise QueueFull("max_queue_messages (%d) exceeded" % self.max_messages)
             if self._size + size > self.max_bytes:
                 raise QueueFull("max_queue_bytes (%d) exceeded" % self.max_bytes)
-        self._items.append(item)
+        self.items.append(item)
         self._size += size
 
     def take(self) -> List[Item]:
-        items = list(self._items)
-        self._items.clear()
+        items = list(self.items)
+        self.items.clear()
         self._size = 0
         return items
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.items)
 
     def __bool__(self) -> bool:
-        return bool(self._items)
+        return bool(self.items)
 
 
 def as_text(items: List[Item]) -> str:
