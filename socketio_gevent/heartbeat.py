@@ -15,6 +15,8 @@ from .timers import Timer, call_later
 
 
 class Heartbeater:
+    __slots__ = ("heartbeats", "interval", "timeout", "_send", "_expire", "_beat_timer", "_check_timer", "stopped")
+
     def __init__(
         self,
         heartbeats: Heartbeats,

@@ -83,6 +83,9 @@ def decode_inbound(frames: Sequence[Frame]) -> List[Inbound]:
 
 
 class Session:
+    __slots__ = ("listener", "log", "sid", "transport", "state", "outbox", "heartbeats",
+                 "connection", "_timer", "_inbound", "registered", "client")
+
     def __init__(self, listener: Listener, transport: str, environ: dict) -> None:
         opts = listener.options
         self.listener = listener

@@ -42,6 +42,8 @@ class HandshakeFailed(Exception):
 
 
 class WebSocketConnection:
+    __slots__ = ("codec", "rfile", "sock", "closed", "_write_lock", "_closing_sent")
+
     def __init__(self, codec: Any, rfile: Any, sock: Any) -> None:
         self.codec = codec
         self.rfile = rfile

@@ -33,6 +33,9 @@ _LAST_FRAME: Dict[type, Tuple[str, bytes]] = {}
 class SessionSocket:
     """The session's view of one WebSocket: a :class:`~socketio_gevent.sessions.Connection`."""
 
+    __slots__ = ("transport", "session", "ws", "codec", "binary", "_wire", "_flushing",
+                 "_delivering", "_dirty", "_reader", "heartbeater")
+
     def __init__(self, transport: str, session: Session, ws: WebSocketConnection) -> None:
         self.transport = transport
         self.session = session
