@@ -183,11 +183,11 @@ class Session:
     def deliver(self, events: Sequence[Inbound]) -> None:
         """Hand a payload's events to the application in order, one at a time."""
         with self._inbound:
-            for kind, value, annotations in events:
+            for kind, value, notes in events:
                 if self.state != OPEN:
                     return
                 if kind == "message":
-                    self.listener._client_message(self.client, value, annotations)
+                    self.listener._client_message(self.client, value, notes)
                 elif kind == "heartbeat":
                     self.heartbeats.echo(value)
                 elif kind == "disconnect":

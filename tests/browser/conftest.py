@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import urllib.request
-from typing import Iterator, List, Optional
+from typing import Iterator
 
 import pytest
 

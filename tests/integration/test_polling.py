@@ -5,7 +5,6 @@ import json
 import re
 
 import gevent
-import pytest
 
 from socketio_gevent.protocol.framing import decode_payload, encode_message
 
