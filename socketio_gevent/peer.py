@@ -13,6 +13,7 @@ import socket as _stdsocket
 from typing import Any, Callable
 
 import gevent
+from gevent.event import Event
 
 
 def socket_of(environ: dict) -> Any:
@@ -67,3 +68,46 @@ class PeerWatch:
             watcher.stop()
             watcher.close()
 
+
+
+class HeldRequest:
+    """An HTTP request that stays open for a session (a held poll, a stream).
+
+    What polls and streams share as a session's ``Connection``: ``notify``
+    and ``end`` wake the waiting request, nothing is written directly
+    (``offer`` declines: a response carries what is queued when it is
+    written), and a client that hangs up is noticed by :class:`PeerWatch`.
+    """
+
+    __slots__ = ("transport", "ended", "peer", "_event", "_environ")
+
+    def __init__(self, transport: str, environ: dict) -> None:
+        self.transport = transport
+        self.ended = False
+        self._event = Event()
+        self._environ = environ
+        self.peer: Any = None
+
+    def watch_peer(self) -> None:
+        if self.peer is None:
+            self.peer = PeerWatch(self._environ, self._event.set)
+
+    def stop_watching(self) -> None:
+        if self.peer is not None:
+            self.peer.stop()
+
+    def notify(self) -> None:
+        self._event.set()
+
+    def end(self) -> None:
+        self.ended = True
+        self._event.set()
+
+    def offer(self, item: object) -> bool:
+        return False
+
+    def hung_up(self) -> bool:
+        """Ended, or the client closed its end (only a watched request can tell)."""
+        if not self.ended and self.peer is not None and self.peer.gone():
+            self.ended = True
+        return self.ended

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional
 
-from gevent.event import Event
-
 from . import http
 from .listener import Listener
-from .peer import PeerWatch
+from .peer import HeldRequest
 from .protocol.framing import ProtocolError, decode_payload
 from .protocol.session import as_text
 from .routing import Route
@@ -23,36 +21,14 @@ from .transports import jsonp_polling, xhr_polling
 from .transports.common import Headers, cors_headers, parse_form, payload_from_form
 
 
-class PollConnection:
-    """One held GET; ``notify`` and ``end`` wake it."""
+class PollConnection(HeldRequest):
+    """One held GET; it watches its socket only once it really waits."""
 
-    __slots__ = ("transport", "ended", "peer", "_event", "_environ")
-
-    def __init__(self, transport: str, environ: dict) -> None:
-        self.transport = transport
-        self.ended = False
-        self._event = Event()
-        self._environ = environ
-        #: Watches the socket only while the poll actually waits.
-        self.peer: Optional[PeerWatch] = None
-
-    def notify(self) -> None:
-        self._event.set()
-
-    def end(self) -> None:
-        self.ended = True
-        self._event.set()
-
-    def offer(self, item: object) -> bool:
-        return False  # a response carries whatever is queued when it is written
+    __slots__ = ()
 
     def wait(self, timeout: Optional[float]) -> None:
-        self.peer = PeerWatch(self._environ, self._event.set)
+        self.watch_peer()
         self._event.wait(timeout)
-
-    def hung_up(self) -> bool:
-        """Only a poll that waited can have lost its client meanwhile."""
-        return self.peer is not None and self.peer.gone()
 
 
 def poll(session: Session, transport: str, duration: Optional[float], environ: dict) -> str:
@@ -66,12 +42,11 @@ def poll(session: Session, transport: str, duration: Optional[float], environ: d
     try:
         if not session.outbox:
             connection.wait(duration)
-        if connection.ended or connection.hung_up():
+        if connection.hung_up():
             return ""  # taken over (the newer request gets the queue), closed, or gone
         return as_text(session.take())
     finally:
-        if connection.peer is not None:
-            connection.peer.stop()
+        connection.stop_watching()
         session.detach(connection)
 
 

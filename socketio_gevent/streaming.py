@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator, Optional
 
-from gevent.event import Event
-
 from . import http, polling
 from .heartbeat import Heartbeater
-from .peer import PeerWatch
+from .peer import HeldRequest
 from .listener import Listener
 from .protocol.framing import ProtocolError
 from .protocol.session import as_text
@@ -26,28 +24,16 @@ from .transports import htmlfile, server_events, xhr_multipart
 from .transports.common import Headers, cors_headers
 
 
-class StreamConnection:
+class StreamConnection(HeldRequest):
     """One open streaming response: a :class:`~socketio_gevent.sessions.Connection`."""
 
-    __slots__ = ("transport", "ended", "heartbeat", "peer", "_event")
+    __slots__ = ("heartbeat",)
 
     def __init__(self, transport: str, environ: dict) -> None:
-        self.transport = transport
-        self.ended = False
+        super().__init__(transport, environ)
         #: A heartbeat frame waiting to be written (never queued in the outbox).
         self.heartbeat: Optional[str] = None
-        self._event = Event()
-        self.peer = PeerWatch(environ, self._event.set)
-
-    def notify(self) -> None:
-        self._event.set()
-
-    def end(self) -> None:
-        self.ended = True
-        self._event.set()
-
-    def offer(self, item: object) -> bool:
-        return False  # a response carries whatever is queued when it is written
+        self.watch_peer()
 
     def send_heartbeat(self, frame: str) -> None:
         self.heartbeat = frame
@@ -57,11 +43,6 @@ class StreamConnection:
         """Until there is something to write, or the client hangs up."""
         self._event.wait()
         self._event.clear()
-
-    def hung_up(self) -> bool:
-        if self.peer.gone():
-            self.ended = True
-        return self.ended
 
 
 Envelope = Callable[[str], bytes]
@@ -112,7 +93,7 @@ def _stream(session: Session, connection: StreamConnection, prelude: bytes, enve
                 break
     finally:
         heartbeater.stop()
-        connection.peer.stop()
+        connection.stop_watching()
         session.detach(connection)
 
 
