@@ -1,10 +1,16 @@
 """One upgraded WebSocket connection on gevent: bytes between a socket and a codec.
 
 This is the only place that reads or writes an upgraded socket, so socket
-errors are mapped to "peer gone" here and nowhere else. Reads go through
-pywsgi's buffered ``rfile`` (bytes that arrived with the headers are already
-in its buffer) with one ``read1`` per batch; writes go straight to the
-socket under a lock, so frames from different greenlets never interleave.
+errors are mapped to "peer gone" here and nowhere else. Writes go straight
+to the socket under a lock, so frames from different greenlets never
+interleave. Reading has two forms:
+
+- :meth:`WebSocketConnection.events`, a blocking iterator for a greenlet
+  that owns the connection (``wsgi.websocket`` routes, where the
+  application calls ``receive()``);
+- :meth:`WebSocketConnection.detach` + :meth:`WebSocketConnection.read_events`,
+  for sessions: the socket leaves pywsgi's greenlet and is read from a loop
+  watcher (:mod:`socketio_gevent.reactor`), one non-blocking read per wake-up.
 
 Example::
 
@@ -20,6 +26,7 @@ from typing import Any, Iterator, Optional
 
 import gevent
 from gevent.lock import Semaphore
+from gevent.socket import wait_write
 
 from .websocket import handshake
 from .peer import socket_of
@@ -42,12 +49,15 @@ class HandshakeFailed(Exception):
 
 
 class WebSocketConnection:
-    __slots__ = ("codec", "rfile", "sock", "closed", "_write_lock", "_closing_sent")
+    __slots__ = ("codec", "rfile", "sock", "raw", "closed", "_write_lock", "_closing_sent")
 
     def __init__(self, codec: Any, rfile: Any, sock: Any) -> None:
         self.codec = codec
         self.rfile = rfile
+        #: gevent's socket while pywsgi's greenlet reads (``None`` once detached).
         self.sock = sock
+        #: The non-blocking OS socket under it: every write goes here.
+        self.raw = getattr(sock, "_sock", sock)
         self.closed = False
         self._write_lock = Semaphore()
         self._closing_sent = False
@@ -73,13 +83,27 @@ class WebSocketConnection:
         if not data:
             return True
         with self._write_lock:
+            return self._write_all(data)
+
+    def _write_all(self, data: Any) -> bool:
+        """Under the write lock: all of ``data``, waiting while the socket is full."""
+        raw = self.raw
+        try:
             try:
-                sent = self.sock.send(data)
-                if sent < len(data):
-                    self.sock.sendall(memoryview(data)[sent:])
-            except OSError:
-                self._drop()
-                return False
+                sent = raw.send(data)
+            except BlockingIOError:
+                sent = 0
+            if sent < len(data):
+                view = memoryview(data)[sent:]
+                while view:
+                    wait_write(raw.fileno())
+                    try:
+                        view = view[raw.send(view):]
+                    except BlockingIOError:
+                        pass
+        except (OSError, ValueError):
+            self._drop()
+            return False
         return True
 
     def try_write(self, data: bytes) -> int:
@@ -94,27 +118,38 @@ class WebSocketConnection:
         if self._write_lock.locked():
             return 0
         try:
-            return self._send_now(data)
+            return self.raw.send(data)
         except BlockingIOError:
             return 0
-        except OSError:
+        except (OSError, ValueError):
             self._drop()
             return -1
 
-    def _send_now(self, data: bytes) -> int:
-        """One non-blocking send, on the socket gevent wraps when it is there:
-        gevent's own ``send`` would wait, and toggling its timeout to stop
-        that costs more than the send on a broadcast's hot path."""
-        raw = getattr(self.sock, "_sock", None)
-        if raw is not None:
-            return raw.send(data)
-        sock = self.sock
-        previous = sock.gettimeout()
-        sock.settimeout(0.0)
+    def _send_soon(self, data: bytes) -> None:
+        """Send without ever blocking the caller (it may be the hub): what the
+        socket does not take now goes from a greenlet, after any write in flight."""
+        if not self._write_lock.locked():
+            try:
+                sent = self.raw.send(data)
+            except BlockingIOError:
+                sent = 0
+            except (OSError, ValueError):
+                self._drop()
+                return
+            if sent == len(data):
+                return
+            data = data[sent:]
+            # Taken now, so no other frame slips in before the rest of this one.
+            self._write_lock.acquire(blocking=False)
+            gevent.spawn(self._send_rest, data)
+            return
+        gevent.spawn(self._send, data)
+
+    def _send_rest(self, data: bytes) -> None:
         try:
-            return sock.send(data)
+            self._write_all(data)
         finally:
-            sock.settimeout(previous)
+            self._write_lock.release()  # taken for us by _send_soon
 
     def send_text(self, text: str) -> bool:
         return self.write(self.codec.send_text(text))
@@ -124,11 +159,7 @@ class WebSocketConnection:
 
     # -- reading -----------------------------------------------------------
     def _buffered(self) -> bytes:
-        """What pywsgi's reader already holds (bytes that came with the handshake).
-
-        After it, reads go straight to the socket: fewer layers per read,
-        and a shallower stack for each idle connection's greenlet to keep.
-        """
+        """What pywsgi's reader already holds (bytes that came with the handshake)."""
         sock = self.sock
         previous = sock.gettimeout()
         sock.settimeout(0.0)
@@ -139,15 +170,29 @@ class WebSocketConnection:
         finally:
             sock.settimeout(previous)
 
-    def events(self, batch_ends: bool = False) -> Iterator[Optional[Event]]:
-        """Every event until the peer closes, fails or goes away.
+    def _events_of(self, data: bytes) -> Iterator[Event]:
+        """Feed bytes to the codec and yield its events; pings are answered.
 
-        Pings are answered here; ``Close`` and ``Failed`` are answered and
-        end the connection before they are yielded. With ``batch_ends``,
-        ``None`` follows the events of each read, so a caller can write its
-        answers to a whole batch at once.
+        ``Close`` / ``Failed`` is yielded before it is answered, so a consumer
+        can first write what it owes for the messages ahead of it; resuming
+        the iterator then writes the close answer and ends the connection.
         """
         codec = self.codec
+        codec.receive_data(data)
+        for event in codec.events():
+            kind = type(event)
+            if kind is Ping:
+                self.write(codec.send_pong(event.payload))
+                continue
+            yield event
+            if kind is Close or kind is Failed:
+                if not self._closing_sent:
+                    self.write(event.reply)
+                self._drop()
+                return
+
+    def events(self) -> Iterator[Event]:
+        """Every event until the peer closes, fails or goes away (blocking)."""
         recv_into = self.sock.recv_into
         try:
             data = self._buffered()
@@ -161,21 +206,8 @@ class WebSocketConnection:
                 if not data:
                     self._drop()
                     return
-                codec.receive_data(data)
-                for event in codec.events():
-                    if isinstance(event, Ping):
-                        self.write(codec.send_pong(event.payload))
-                        continue
-                    if isinstance(event, (Close, Failed)):
-                        if not self._closing_sent:
-                            self.write(event.reply)
-                        self._drop()
-                        yield event
-                        return
-                    yield event
+                yield from self._events_of(data)
                 data = b""
-                if batch_ends:
-                    yield None
         finally:
             # Only the reading greenlet may close the buffered reader; it
             # also tells pywsgi not to read another request from it.
@@ -184,23 +216,74 @@ class WebSocketConnection:
             except (OSError, ValueError, RuntimeError):
                 pass
 
+    def detach(self) -> Iterator[Event]:
+        """Take the socket away from pywsgi (its greenlet may then end).
+
+        Returns the events of the bytes pywsgi had already read past the
+        handshake. Afterwards pywsgi sees a closed reader (no next request)
+        and a detached socket (its close is a no-op); the file descriptor is
+        ours and :meth:`release` closes it.
+        """
+        data = self._buffered()
+        try:
+            self.rfile.close()
+        except (OSError, ValueError, RuntimeError):
+            pass
+        sock = self.sock
+        family, kind, proto = sock.family, sock.type, sock.proto
+        self.raw = _stdsocket.socket(family, kind, proto, sock.detach())
+        self.raw.setblocking(False)
+        self.sock = self.rfile = None
+        return self._events_of(data) if data else iter(())
+
+    def read_events(self) -> Optional[Iterator[Event]]:
+        """One non-blocking read (detached connections): its events, ``None`` once ended."""
+        if self.closed:
+            return None
+        try:
+            count = self.raw.recv_into(_RECEIVE_VIEW)
+        except BlockingIOError:
+            return iter(())
+        except (OSError, ValueError):
+            count = 0
+        if not count:
+            self._drop()
+            return None
+        return self._events_of(_RECEIVE_BUFFER[:count])
+
+    def release(self) -> None:
+        """Close a detached socket's descriptor, after any write in flight."""
+        self._drop()
+        if self._write_lock.locked():
+            gevent.spawn(self._release_after_write)
+        else:
+            self.raw.close()
+
+    def _release_after_write(self) -> None:
+        with self._write_lock:
+            self.raw.close()
+
     # -- closing -----------------------------------------------------------
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Start a close from our side; the reader sees the answer and ends."""
+        """Start a close from our side; the reader sees the answer and ends.
+
+        Never blocks, so timers in the hub may call it.
+        """
         if self.closed or self._closing_sent:
             return
         frame = self.codec.send_close(code, reason)
         self._closing_sent = True
         if not frame:  # hixie-75 has no close frame: closing is closing TCP
             self._drop()
-        elif self._send(frame):
-            call_later(CLOSE_WAIT, self._drop)
+            return
+        self._send_soon(frame)
+        call_later(CLOSE_WAIT, self._drop)
 
     def fail(self, code: int, reason: str) -> None:
         """Error close (§4.3): the dialect's close with ``code``, then TCP close."""
         if self.writable:
             self._closing_sent = True
-            self._send(self.codec.send_close(code, reason))
+            self._send_soon(self.codec.send_close(code, reason))
         self._drop()
 
     def _drop(self) -> None:
@@ -208,11 +291,9 @@ class WebSocketConnection:
             return
         self.closed = True
         try:
-            self.sock.shutdown(_stdsocket.SHUT_RDWR)  # wakes the reader with EOF
-        except OSError:
+            self.raw.shutdown(_stdsocket.SHUT_RDWR)  # wakes the reader with EOF
+        except (OSError, ValueError):
             pass
-
-
 def upgrade(
     environ: dict,
     start_response: Any,

@@ -1,16 +1,18 @@
 """websocket and flashsocket transports: a session over one upgraded connection.
 
-The request's greenlet reads; writes happen in a short-lived flusher
-greenlet that is spawned only when something is queued and none is running,
-so an idle connection costs no greenlet beyond its reader, and messages
-queued while a write is in flight go out together in the next one (the
-framing allows several frames per text frame).
+After the handshake the socket leaves pywsgi's greenlet: it is read from a
+loop watcher (:mod:`socketio_gevent.reactor`), so an idle connection holds
+no greenlet and no request objects, only its socket, codec and session.
+Writes happen at once when the socket takes them; a short-lived flusher
+greenlet is spawned only when it does not, and messages queued while a
+write is in flight go out together in the next one (the framing allows
+several frames per text frame).
 
 Heartbeats (§5) are a :class:`~socketio_gevent.heartbeat.Heartbeater`.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import gevent
 
@@ -22,7 +24,8 @@ from .routing import Route
 from .sessions import CLOSED, CLOSING, OPEN, Session, decode_inbound
 from .heartbeat import Heartbeater
 from .websocket import handshake
-from .websocket.events import PROTOCOL_ERROR, Binary, Close, Failed, Text
+from .reactor import Watch, dispatcher
+from .websocket.events import INTERNAL_ERROR, PROTOCOL_ERROR, Binary, Close, Event, Failed, Text
 from .wsconnection import HandshakeFailed, WebSocketConnection, upgrade
 
 
@@ -34,7 +37,7 @@ class SessionSocket:
     """The session's view of one WebSocket: a :class:`~socketio_gevent.sessions.Connection`."""
 
     __slots__ = ("transport", "session", "ws", "codec", "binary", "_wire", "_flushing",
-                 "_delivering", "_dirty", "_reader", "heartbeater")
+                 "_delivering", "_dirty", "_reader", "heartbeater", "_decoder", "_watch", "_ended")
 
     def __init__(self, transport: str, session: Session, ws: WebSocketConnection) -> None:
         self.transport = transport
@@ -49,7 +52,12 @@ class SessionSocket:
         #: The reader is delivering a payload; its sends wait for the end of it.
         self._delivering = False
         self._dirty = False
+        #: The greenlet delivering this connection's messages (a reactor worker).
         self._reader = gevent.getcurrent()
+        self._decoder = Decoder(max_length=session.listener.options.max_message_size)
+        self._watch: Optional[Watch] = None
+        #: Reading is over for the session (it may still await the close answer).
+        self._ended = False
         opts = session.listener.options.transport(transport)
         self.heartbeater = Heartbeater(
             session.heartbeats, opts.heartbeat_interval, opts.heartbeat_timeout,
@@ -163,48 +171,107 @@ class SessionSocket:
         """Runs in the hub: a non-blocking write, or a greenlet if the socket is full."""
         if not self.ws.writable or self.session.connection is not self:
             return
+        if self._flushing:  # a flusher owns the socket: it takes the beat along
+            self.session.outbox.put(frame, bounded=False)
+            return
         data = self.codec.send_text(frame)
         sent = self.ws.try_write(data)
         if 0 <= sent < len(data):
-            gevent.spawn(self.ws.write, data[sent:])
+            self._flushing = True
+            gevent.spawn(self._flush, data[sent:])
 
     def _heartbeat_expired(self, number: int) -> None:
         self.session.log.info("session %s: heartbeat %d not answered", self.session.sid, number)
         self.ws.close(1000, "heartbeat timeout")
 
     # -- reading -----------------------------------------------------------
-    def run(self) -> None:
-        """Read until the socket ends; deliver each payload in order."""
+    def start(self) -> None:
+        """Leave the request's greenlet: from now on the loop watches the socket."""
+        ws = self.ws
+        self._handle(ws.detach())
+        if not ws.closed:
+            self._watch = dispatcher().watch(ws.raw.fileno(), self)
+            self._watch.resume()
+        else:
+            self._let_go()
+
+    def on_readable(self) -> None:
+        """In a reactor worker: one read, its payloads delivered in order."""
+        try:
+            self._read_once()
+        except Exception:  # our bug, not the peer's: end this connection, loudly
+            self.session.log.exception("session %s: error while reading its websocket", self.session.sid)
+            self._stop_reading()
+            self.ws.fail(INTERNAL_ERROR, "internal error")
+            self._let_go()
+
+    def _read_once(self) -> None:
+        ws = self.ws
+        events = ws.read_events()
+        if events is None:
+            self._stop_reading()
+            self._let_go()
+            return
+        self._handle(events)
+        if ws.closed:
+            self._read_once()  # the events ended it: let go of the socket now
+        elif self._watch is not None:
+            self._watch.resume()
+
+    def _let_go(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+        self.ws.release()
+
+    def _handle(self, events: Iterator[Event]) -> None:
         session = self.session
-        decoder = Decoder(max_length=session.listener.options.max_message_size)
-        for event in self.ws.events(batch_ends=True):
-            if event is None:  # the end of one read: write every answer at once
-                self._delivering = False
-                if self._dirty:
-                    self._dirty = False
-                    self.notify()
-                continue
-            self._delivering = True
-            if isinstance(event, Text):
-                try:
-                    frames = decoder.feed(event.data)
-                    inbound = decode_inbound(frames)
-                except ProtocolError as exc:
-                    good = decode_inbound_prefix(getattr(exc, "frames", []))
-                    session.deliver(good)
-                    session.log.warning("session %s: malformed payload: %s", session.sid, exc.reason)
-                    self.ws.fail(PROTOCOL_ERROR, exc.reason)
-                    break
-                session.deliver(inbound)
-            elif isinstance(event, Binary):
-                session.deliver([("message", event.data, {})])
-            elif isinstance(event, Failed):
-                session.log.warning("session %s: websocket closed: %s", session.sid, event.reason)
-            elif isinstance(event, Close):
-                break
-            if session.state == CLOSED:
-                break
-        self._delivering = False
+        self._reader = gevent.getcurrent()
+        self._delivering = True
+        try:
+            for event in events:
+                if self._ended:
+                    continue  # the session is gone: only the close exchange is left
+                kind = type(event)
+                if kind is Text:
+                    try:
+                        frames = self._decoder.feed(event.data)
+                        inbound = decode_inbound(frames)
+                    except ProtocolError as exc:
+                        session.deliver(decode_inbound_prefix(getattr(exc, "frames", [])))
+                        session.log.warning("session %s: malformed payload: %s", session.sid, exc.reason)
+                        self._write_answers()
+                        self.ws.fail(PROTOCOL_ERROR, exc.reason)
+                        break
+                    session.deliver(inbound)
+                elif kind is Binary:
+                    session.deliver([("message", event.data, {})])
+                elif kind is Close or kind is Failed:
+                    if kind is Failed:
+                        session.log.warning("session %s: websocket closed: %s", session.sid, event.reason)
+                    self._write_answers()  # before the close answer, which ends writing
+                if session.state == CLOSED:
+                    self._stop_reading()
+        finally:
+            self._delivering = False
+        self._write_answers()
+        if session.state == CLOSED or self.ws.closed:
+            self._stop_reading()
+            self.ws.close(1000, "")
+
+    def _write_answers(self) -> None:
+        """The application's answers to the messages read so far, in one write."""
+        if self._dirty:
+            self._dirty = False
+            self._delivering = False
+            self.notify()
+
+    def _stop_reading(self) -> None:
+        """The session lets go of this connection (once)."""
+        if self._ended:
+            return
+        self._ended = True
+        self.heartbeater.stop()
+        self.session.detach(self)
 
 
 def decode_inbound_prefix(frames: list) -> list:
@@ -252,12 +319,5 @@ def handle(
     connection.heartbeater.start()
     if session.outbox:
         connection.notify()
-    try:
-        connection.run()
-    finally:
-        connection.heartbeater.stop()
-        session.detach(connection)
-        if not ws.closed:
-            ws.close(1000, "")
+    connection.start()
     return []
-
