@@ -37,7 +37,11 @@ class EventEmitter:
         return bool(self._handlers.get(event))
 
     def emit(self, event: str, *args: Any) -> None:
-        for fn in list(self._handlers.get(event, ())):
+        handlers = self._handlers.get(event)
+        if not handlers:
+            return
+        # a copy, so a handler may remove itself; one handler needs none
+        for fn in (handlers[0],) if len(handlers) == 1 else list(handlers):
             try:
                 fn(*args)
             except Exception:  # user code: log it, keep the transport alive

@@ -195,6 +195,12 @@ class Session:
                 else:
                     self.log.debug("session %s: frame type %r ignored", self.sid, value)
 
+    def deliver_message(self, message: Any) -> None:
+        """One message without annotations: :meth:`deliver` for the common case."""
+        with self._inbound:
+            if self.state == OPEN:
+                self.listener._client_message(self.client, message, {})
+
     # -- ending ----------------------------------------------------------
     def close(self, reason: str, notify_client: bool = False) -> None:
         """Leave "open" once: fire ``disconnect``; with ``notify_client`` send ``0:0:,`` first."""

@@ -18,7 +18,7 @@ import gevent
 
 from . import http
 from .listener import Listener
-from .protocol.framing import Decoder, ProtocolError
+from .protocol.framing import Decoder, ProtocolError, plain_message
 from .protocol.session import Item
 from .routing import Route
 from .sessions import CLOSED, CLOSING, OPEN, Session, decode_inbound
@@ -233,8 +233,16 @@ class SessionSocket:
                     continue  # the session is gone: only the close exchange is left
                 kind = type(event)
                 if kind is Text:
+                    decoder = self._decoder
+                    if not decoder.pending:
+                        message = plain_message(event.data, decoder.max_length)
+                        if message is not None:  # one plain message: no frames to build
+                            session.deliver_message(message)
+                            if session.state == CLOSED:
+                                self._stop_reading()
+                            continue
                     try:
-                        frames = self._decoder.feed(event.data)
+                        frames = decoder.feed(event.data)
                         inbound = decode_inbound(frames)
                     except ProtocolError as exc:
                         session.deliver(decode_inbound_prefix(getattr(exc, "frames", [])))

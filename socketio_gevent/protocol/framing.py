@@ -38,7 +38,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 __all__ = [
     "DISCONNECT", "MESSAGE", "HEARTBEAT", "SESSION_ID", "DISCONNECT_FRAME",
     "ProtocolError", "Frame", "Decoder", "utf16_len", "encode_frame",
-    "encode_body", "encode_message", "decode_body", "decode_payload",
+    "encode_body", "encode_message", "plain_message", "decode_body", "decode_payload",
 ]
 
 DISCONNECT = "0"
@@ -120,6 +120,27 @@ def encode_body(message: str, annotations: Optional[Mapping[str, Optional[str]]]
     return "".join(lines)
 
 
+def plain_message(payload: str, max_length: Optional[int] = None) -> Optional[str]:
+    """The message of a payload that is one type-1 frame without annotations
+    (``1:L::message,``), else ``None``.
+
+    The shape nearly every message has, so the session reads it without
+    building frames, bodies and annotation maps; anything else (``None``)
+    takes the full decoder, which gives the same message for this shape.
+    ASCII only: there UTF-16 code units and characters agree.
+    """
+    if payload[:2] != "1:" or payload[-1:] != "," or not payload.isascii():
+        return None
+    colon = payload.find(":", 2, 3 + _MAX_DIGITS)
+    digits = payload[2:colon]
+    if colon < 3 or not digits.isdigit() or payload[colon + 1:colon + 2] != ":":
+        return None
+    length = int(digits)
+    if length != len(payload) - colon - 2 or (max_length is not None and length > max_length):
+        return None
+    return payload[colon + 2:-1]
+
+
 def encode_message(message: object, annotations: Optional[Mapping[str, Optional[str]]] = None) -> str:
     """Return a whole type-1 frame for an application message (§2).
 
@@ -130,6 +151,10 @@ def encode_message(message: object, annotations: Optional[Mapping[str, Optional[
     Passing ``j`` or ``b`` yourself raises ``ValueError``: they describe the
     encoding, and the receiver would misread a message that lied about it.
     """
+    if not annotations and type(message) is str:  # the common case, straight to the frame
+        if message.isascii():
+            return f"1:{len(message) + 1}::{message},"
+        return encode_frame(MESSAGE, ":" + message)
     extra: Annotations = dict(annotations) if annotations else {}
     for reserved in ("j", "b"):
         if reserved in extra:
@@ -294,7 +319,7 @@ class Decoder:
     def __init__(self, max_length: Optional[int] = None) -> None:
         """``max_length``: the largest data length (UTF-16 units) of one frame; a
         larger declared length fails before any of its data is buffered."""
-        self._max_length = max_length
+        self._max_length = self.max_length = max_length
         self._tail = ""                  # an unfinished header (at most 11 chars)
         self._type = ""                  # header of the frame whose data is awaited
         self._need: Optional[int] = None  # its length, or None while reading a header

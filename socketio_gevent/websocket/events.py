@@ -19,43 +19,74 @@ After ``Close`` or ``Failed`` a codec yields nothing more.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional, Union
 
 
-@dataclass(frozen=True)
-class Text:
-    data: str
+class _Event:
+    """Immutable by convention; plain slots because one is made per message
+    (a frozen dataclass's ``__init__`` cost 3 % of an echo profile)."""
+
+    __slots__ = ()
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._fields() == self._fields()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._fields()))
+
+    def __repr__(self) -> str:
+        return "%s(%s)" % (type(self).__name__, ", ".join(
+            "%s=%r" % (name, getattr(self, name)) for name in self.__slots__))
 
 
-@dataclass(frozen=True)
-class Binary:
-    data: bytes
+class Text(_Event):
+    __slots__ = ("data",)
+
+    def __init__(self, data: str) -> None:
+        self.data = data
 
 
-@dataclass(frozen=True)
-class Ping:
-    payload: bytes
+class Binary(_Event):
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
 
-@dataclass(frozen=True)
-class Pong:
-    payload: bytes
+class Ping(_Event):
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
 
 
-@dataclass(frozen=True)
-class Close:
-    #: ``None`` when the peer's close carried no code (or the dialect has none).
-    code: Optional[int]
-    reason: str
-    reply: bytes
+class Pong(_Event):
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
 
 
-@dataclass(frozen=True)
-class Failed:
-    code: int
-    reason: str
-    reply: bytes
+class Close(_Event):
+    __slots__ = ("code", "reason", "reply")
+
+    def __init__(self, code: Optional[int], reason: str, reply: bytes) -> None:
+        #: ``None`` when the peer's close carried no code (or the dialect has none).
+        self.code = code
+        self.reason = reason
+        self.reply = reply
+
+
+class Failed(_Event):
+    __slots__ = ("code", "reason", "reply")
+
+    def __init__(self, code: int, reason: str, reply: bytes) -> None:
+        self.code = code
+        self.reason = reason
+        self.reply = reply
 
 
 Event = Union[Text, Binary, Ping, Pong, Close, Failed]

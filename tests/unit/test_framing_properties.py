@@ -22,6 +22,7 @@ from socketio_gevent.protocol.framing import (
     encode_body,
     encode_frame,
     encode_message,
+    plain_message,
     utf16_len,
 )
 
@@ -158,3 +159,30 @@ def test_message_round_trip(message: object, notes: Dict[str, Optional[str]]) ->
 @given(st.text())
 def test_utf16_len_matches_javascript(text: str) -> None:
     assert utf16_len(text) == sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+
+
+# -- the fast paths agree with the general ones ------------------------------
+
+@SETTINGS
+@given(any_text)
+def test_encode_message_of_plain_text_is_the_general_frame(message):
+    assert encode_message(message) == encode_frame("1", encode_body(message))
+
+
+@SETTINGS
+@given(any_text | st.builds(encode_message, any_text) | st.builds(encode_message, st.text(), annotation_dicts)
+       | st.builds(lambda a, b: a + b, st.builds(encode_message, st.text()), grammar_text))
+def test_plain_message_is_none_or_what_the_decoder_reads(payload):
+    fast = plain_message(payload)
+    if fast is None:
+        return
+    (frame,) = decode_payload(payload)
+    assert frame.type == "1"
+    assert decode_body(frame.data) == (fast, {})
+
+
+@SETTINGS
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_plain_message_reads_every_ascii_message(message):
+    assert plain_message(encode_message(message)) == message
+    assert plain_message(encode_message(message), max_length=len(message)) is None
