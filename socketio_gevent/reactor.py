@@ -32,28 +32,31 @@ class Readable:
     """What a watched socket's owner provides (duck-typed)."""
 
     def on_readable(self) -> None:
-        """Runs in a worker: read what is there, handle it, then :meth:`Watch.resume`."""
+        """Runs in a worker: read what is there and handle it (``Watch.close`` when done)."""
+
+
+_IDLE, _QUEUED, _SERVING = 0, 1, 2
 
 
 class Watch:
-    """One socket's read watcher; paused while its owner is queued or served."""
+    """One socket's read watcher.
 
-    __slots__ = ("_watcher", "_owner", "_dispatcher")
+    It stays started: starting and stopping a libev watcher per message is
+    two calls for nothing while the socket is served at once. Only when the
+    socket turns readable again while it is still queued or being served (a
+    blocked handler) is the watcher stopped, or the level-triggered loop
+    would wake for it on every turn; serving it restarts the watcher.
+    """
+
+    __slots__ = ("_watcher", "owner", "_dispatcher", "_state", "_stopped")
 
     def __init__(self, dispatcher: "Dispatcher", fd: int, owner: Readable) -> None:
         self._dispatcher = dispatcher
-        self._owner = owner
+        self.owner = owner
+        self._state = _IDLE
+        self._stopped = False
         self._watcher = dispatcher.loop.io(fd, 1)
-
-    def resume(self) -> None:
-        """Call again when the socket turns readable (level-triggered)."""
-        watcher = self._watcher
-        if watcher is not None and not watcher.active:
-            watcher.start(self._dispatcher.readable, self._owner, self)
-
-    def pause(self) -> None:
-        if self._watcher is not None:
-            self._watcher.stop()
+        self._watcher.start(dispatcher.readable, self)
 
     def close(self) -> None:
         watcher, self._watcher = self._watcher, None
@@ -68,7 +71,7 @@ class Dispatcher:
     def __init__(self) -> None:
         self.hub = gevent.get_hub()
         self.loop = self.hub.loop
-        self._ready: Deque[Readable] = deque()
+        self._ready: Deque[Watch] = deque()
         self._idle: List[Any] = []
         self._wake_pending = False
 
@@ -76,10 +79,15 @@ class Dispatcher:
         return Watch(self, fd, owner)
 
     # -- in the hub --------------------------------------------------------
-    def readable(self, owner: Readable, watch: Watch) -> None:
+    def readable(self, watch: Watch) -> None:
         """Loop callback: queue the socket; workers run after this loop turn."""
-        watch.pause()
-        self._ready.append(owner)
+        if watch._state != _IDLE:  # still queued or served: wait for that to end
+            watch._stopped = True
+            if watch._watcher is not None:
+                watch._watcher.stop()
+            return
+        watch._state = _QUEUED
+        self._ready.append(watch)
         if not self._wake_pending:
             self._wake_pending = True
             self.loop.run_callback(self._wake)
@@ -104,15 +112,21 @@ class Dispatcher:
         hub = self.hub
         while True:
             while ready:
-                owner = ready.popleft()
+                watch = ready.popleft()
                 if ready and not self._wake_pending:
                     # Should this handler block, the rest is not stranded.
                     self._wake_pending = True
                     self.loop.run_callback(self._wake)
+                watch._state = _SERVING
                 try:
-                    owner.on_readable()
+                    watch.owner.on_readable()
                 except Exception:  # a bug in one connection must not stop the others
                     log.exception("error while serving a connection")
+                watch._state = _IDLE
+                if watch._stopped:
+                    watch._stopped = False
+                    if watch._watcher is not None:
+                        watch._watcher.start(self.readable, watch)
             if len(self._idle) >= MAX_IDLE_WORKERS:
                 return
             self._idle.append(getcurrent())

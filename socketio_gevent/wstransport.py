@@ -89,7 +89,7 @@ class SessionSocket:
         """
         if self._flushing or (self._delivering and gevent.getcurrent() is self._reader):
             return False
-        data = self.encode([item])
+        data = self.encode_one(item)
         sent = self.ws.try_write(data)
         if sent == len(data):
             return True
@@ -104,21 +104,23 @@ class SessionSocket:
         self.ws.close(1000, "session moved or ended")
 
     # -- writing -----------------------------------------------------------
-    def encode(self, items: List[Item]) -> bytes:
-        """One WebSocket message per run of text frames (the framing allows several).
-
-        A broadcast reaches each connection as the same single item: the
-        bytes framed for the first connection of a dialect serve the rest.
-        """
-        codec = self.codec
-        if len(items) == 1 and type(items[0]) is str and self._wire is not None:
-            text = items[0]
+    def encode_one(self, item: Item) -> bytes:
+        """A broadcast reaches each connection as the same single item: the
+        bytes framed for the first connection of a dialect serve the rest."""
+        if type(item) is str and self._wire is not None:
             cached = _LAST_FRAME.get(self._wire)
-            if cached is not None and cached[0] is text:
+            if cached is not None and cached[0] is item:
                 return cached[1]
-            data = codec.send_text(text)
-            _LAST_FRAME[self._wire] = (text, data)
+            data = self.codec.send_text(item)
+            _LAST_FRAME[self._wire] = (item, data)
             return data
+        return self.encode([item])
+
+    def encode(self, items: List[Item]) -> bytes:
+        """One WebSocket message per run of text frames (the framing allows several)."""
+        codec = self.codec
+        if len(items) == 1 and type(items[0]) is str:
+            return codec.send_text(items[0])
         out: List[bytes] = []
         text: List[str] = []
         for item in items:
@@ -191,7 +193,6 @@ class SessionSocket:
         self._handle(ws.detach())
         if not ws.closed:
             self._watch = dispatcher().watch(ws.raw.fileno(), self)
-            self._watch.resume()
         else:
             self._let_go()
 
@@ -215,8 +216,6 @@ class SessionSocket:
         self._handle(events)
         if ws.closed:
             self._read_once()  # the events ended it: let go of the socket now
-        elif self._watch is not None:
-            self._watch.resume()
 
     def _let_go(self) -> None:
         if self._watch is not None:
