@@ -12,7 +12,8 @@
 // Modes:
 //   echo    --clients N --duration S --size B       round-trips/s, MiB/s, p50/p99
 //   fanout  --clients N --count C --interval MS     one client triggers C broadcasts MS apart
-//           [--triggers K]                          (each carries the server's send time in ms);
+//           [--triggers K] [--warmup W]             (each carries the server's send time in ms);
+//                                                   W unmeasured broadcasts first;
 //                                                   K clients trigger at once: K x C broadcasts;
 //                                                   deliveries/s, send-to-receipt p50/p99, % delivered
 //   idle    --clients N --hold S                    open N connections, hold them S seconds
@@ -47,7 +48,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function parseArgs(argv) {
   const args = { mode: argv[2], proto: 'raw', clients: 100, duration: 10, size: 16,
-                 url: 'ws://127.0.0.1:8000/', count: 200, interval: 10, triggers: 1, hold: 5,
+                 url: 'ws://127.0.0.1:8000/', count: 200, interval: 10, triggers: 1, warmup: 0, hold: 5,
                  inflight: 256, retries: 2, quiet: 3, localAddresses: 1 };
   for (let i = 3; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
@@ -269,10 +270,19 @@ async function echo(args) {
 
 async function fanout(args) {
   const adapter = wsAdapters[args.proto];
-  const receipts = new Receipts();
+  let receipts = new Receipts();
   const o = await openAll(args, wsAttempt(args, adapter, (client, text) => receipts.record(client, text)));
   const live = o.clients.filter((c) => !c.closed);
   if (!live.length) throw new Error('no client opened: ' + JSON.stringify(o.errors));
+  if (args.warmup > 0) {
+    // Not measured: the first broadcasts after 1,000 connections open are
+    // slow on both sides (JIT, first writes), and with 200 broadcasts the
+    // p99 is the tail of the worst two of them.
+    live[0].ws.send(adapter.trigger(args.warmup, args.interval));
+    await receipts.wait(Object.assign({}, args, { count: args.warmup, triggers: 1 }), args.warmup * o.opened, nowMs());
+    receipts = new Receipts();
+    for (const c of o.clients) c.got = 0;
+  }
   phase('start');
   const triggeredAt = nowMs();
   for (const c of live.slice(0, args.triggers)) c.ws.send(adapter.trigger(args.count, args.interval));
