@@ -79,6 +79,10 @@ class Options:
     stream_limit: int = 128 * 1024
     #: Offer permessage-deflate (RFC 7692) to RFC 6455 clients that ask for it.
     websocket_deflate: bool = True
+    #: Longest a long-poll answer waits for the server to run out of other
+    #: work (seconds): on a busy server each response then carries what
+    #: queued meanwhile; a quiet server answers at once. 0 turns it off.
+    poll_coalesce: float = 0.02
     on_client_connect: Optional[Callable] = None
     on_client_message: Optional[Callable] = None
     on_client_disconnect: Optional[Callable] = None
@@ -111,6 +115,9 @@ class Options:
         for name in ("max_message_size", "max_queue_messages", "max_queue_bytes", "stream_limit"):
             if name in kwargs and (not isinstance(kwargs[name], int) or kwargs[name] <= 0):
                 raise ValueError("%s must be a positive int" % name)
+        coalesce = kwargs.get("poll_coalesce", cls.poll_coalesce)
+        if isinstance(coalesce, bool) or not isinstance(coalesce, (int, float)) or not 0 <= coalesce <= 1:
+            raise ValueError("poll_coalesce must be a number of seconds from 0 to 1")
         origins = kwargs.get("origins")
         if origins is not None and not isinstance(origins, str):
             kwargs["origins"] = tuple(origins)

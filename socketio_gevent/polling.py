@@ -17,6 +17,7 @@ from .protocol.framing import ProtocolError, decode_payload
 from .protocol.session import as_text
 from .routing import Route
 from .sessions import CLOSED, OPEN, Session, decode_inbound
+from .timers import idle_gate
 from .transports import jsonp_polling, xhr_polling
 from .transports.common import Headers, cors_headers, parse_form, payload_from_form
 
@@ -31,17 +32,21 @@ class PollConnection(HeldRequest):
         self._event.wait(timeout)
 
 
-def poll(session: Session, transport: str, duration: Optional[float], environ: dict) -> str:
+def poll(session: Session, transport: str, duration: Optional[float], environ: dict, coalesce: float = 0.0) -> str:
     """Hold until data or ``duration``; the payload ("" when empty or taken over).
 
-    A client that hung up meanwhile gets nothing taken from the queue, so
-    its next request receives it all.
+    With data, the answer waits (at most ``coalesce`` seconds) for the
+    server to be idle, so a busy server sends more per response. A client
+    that hung up meanwhile gets nothing taken from the queue, so its next
+    request receives it all.
     """
     connection = PollConnection(transport, environ)
     session.attach(connection)
     try:
         if not session.outbox:
             connection.wait(duration)
+        if coalesce and session.outbox and not connection.ended:
+            idle_gate().wait(coalesce)
         if connection.hung_up():
             return ""  # taken over (the newer request gets the queue), closed, or gone
         return as_text(session.take())
@@ -80,8 +85,10 @@ def handle(
             session = listener.sessions.get(route.sid)
             if session is None or session.state == CLOSED:
                 return http.error(start_response, 404, "unknown or expired session", cors)
-            duration = listener.options.transport(transport).duration
-            return _ok(start_response, transport, route, poll(session, transport, duration, environ), cors)
+            options = listener.options
+            duration = options.transport(transport).duration
+            payload = poll(session, transport, duration, environ, options.poll_coalesce)
+            return _ok(start_response, transport, route, payload, cors)
         if method == "POST":
             return _post(listener, route, environ, start_response, cors)
     except ProtocolError as exc:
