@@ -176,3 +176,36 @@ def test_handler_sets_tcp_nodelay(serve):
     assert accepted.getsockopt(stdsocket.IPPROTO_TCP, stdsocket.TCP_NODELAY) != 0
     for s in (accepted, peer, listener_sock):
         s.close()
+
+
+def _raw_exchange(port, request):
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(request)
+    sock.settimeout(5)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    sock.close()
+    return answer
+
+
+def test_malformed_header_lines_are_400_and_underscored_names_never_reach_the_app(serve):
+    seen = []
+
+    def app(environ, start_response):
+        seen.append({k: v for k, v in environ.items() if k.startswith("HTTP_")})
+        start_response("200 OK", [("Content-Length", "0")])
+        return []
+
+    served = serve(app)
+    for bad in (b"Host : x\r\n", b"no colon\r\n", b" folded: first\r\n"):
+        answer = _raw_exchange(served.port, b"GET /app HTTP/1.1\r\n" + bad + b"\r\n")
+        assert answer.startswith(b"HTTP/1.1 400 "), (bad, answer)
+    assert seen == []
+    answer = _raw_exchange(served.port, b"GET /app HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nX_A: forged\r\n"
+                                        b"Cookie: a=1\r\nCookie: b=2\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert seen[0]["HTTP_X_A"] == "1" and seen[0]["HTTP_COOKIE"] == "a=1; b=2"

@@ -16,6 +16,7 @@ PURE = [
     "socketio_gevent.routing",
     "socketio_gevent.listener",
     "socketio_gevent.policy",
+    "socketio_gevent.headers",
     "socketio_gevent.websocket.events",
     "socketio_gevent.websocket.handshake",
     "socketio_gevent.websocket.hixie75",

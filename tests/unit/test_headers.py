@@ -1,0 +1,89 @@
+"""socketio_gevent.headers on exact byte vectors, and against http.client."""
+from __future__ import annotations
+
+import io
+from http import client
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from socketio_gevent.headers import MAX_HEADERS, RequestHeaders, TooManyHeaders
+
+
+def read(data: bytes) -> RequestHeaders:
+    return RequestHeaders.read(io.BytesIO(data).readline)
+
+
+def test_a_poll_request_block():
+    h = read(b"Host: 127.0.0.1:8000\r\nConnection: keep-alive\r\nCookie: a=1\r\n\r\nBODY")
+    assert h.status == ""
+    assert h.pairs == [("Host", "127.0.0.1:8000"), ("Connection", "keep-alive"), ("Cookie", "a=1")]
+    assert h.get("host") == "127.0.0.1:8000" and h.getheader("CONNECTION") == "keep-alive"
+    assert h.get("content-length") is None and h.get("x", "d") == "d"
+    assert list(h.headers) == ["Host: 127.0.0.1:8000\r\n", "Connection: keep-alive\r\n", "Cookie: a=1\r\n"]
+
+
+def test_the_reader_stops_at_the_empty_line():
+    stream = io.BytesIO(b"A: 1\r\n\r\nrest")
+    RequestHeaders.read(stream.readline)
+    assert stream.read() == b"rest"
+
+
+def test_bare_lf_lines_and_surrounding_whitespace():
+    h = read(b"A:   spaced \t\nB:\n\n")
+    assert h.pairs == [("A", "spaced"), ("B", "")]
+
+
+def test_first_value_wins_for_get_and_every_value_reaches_the_environ():
+    h = read(b"X-A: 1\r\nx-a: 2\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nX_Evil: 1\r\n\r\n")
+    assert h.get("X-A") == "1"
+    assert h.typeheader == "text/plain"
+    assert list(h.environ_items()) == [("HTTP_X_A", "1"), ("HTTP_X_A", "2")]
+
+
+def test_delete_removes_every_copy():
+    h = read(b"Content-Length: 3\r\ncontent-length: 4\r\nA: b\r\n\r\n")
+    del h["content-length"]
+    assert h.pairs == [("A", "b")] and "content-length" not in h and "a" in h
+
+
+def test_obsolete_folding_is_joined_with_a_space():
+    h = read(b"A: one\r\n  two\r\n\tthree\r\nB: x\r\n\r\n")
+    assert h.pairs == [("A", "one two three"), ("B", "x")]
+
+
+@pytest.mark.parametrize("block, reason", [
+    (b"no colon here\r\n\r\n", "Header line without a name and ':'"),
+    (b": no name\r\n\r\n", "Header line without a name and ':'"),
+    (b"Host : x\r\n\r\n", "Whitespace around a header name"),
+    (b" folded: first\r\n\r\n", "Folded line before any header"),
+])
+def test_malformed_lines_make_a_status(block, reason):
+    h = read(block)
+    assert h.status == reason
+
+
+def test_limits_are_http_clients():
+    assert read(b"A: " + b"x" * 65600 + b"\r\n\r\n").status == "Line too long"
+    ok = b"".join(b"H%d: v\r\n" % i for i in range(MAX_HEADERS)) + b"\r\n"
+    assert len(read(ok).pairs) == MAX_HEADERS
+    with pytest.raises(TooManyHeaders):
+        read(b"".join(b"H%d: v\r\n" % i for i in range(MAX_HEADERS + 1)) + b"\r\n")
+
+
+names = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABC-0123456789", min_size=1, max_size=12)
+values = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0xFF), max_size=20)
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.tuples(names, values), max_size=12))
+def test_well_formed_blocks_read_as_http_client_reads_them(pairs):
+    block = b"".join(("%s: %s\r\n" % p).encode("latin-1") for p in pairs) + b"\r\n"
+    ours = read(block)
+    theirs = client.parse_headers(io.BytesIO(block))
+    assert ours.status == ""
+    # optional whitespace is SP / HTAB only (RFC 7230 §3.2.3): U+00A0 stays
+    assert ours.pairs == [(k, v.strip(" \t")) for k, v in theirs.items()]
+    for name, _ in pairs:
+        assert ours.get(name) == theirs.get(name).strip(" \t")
