@@ -97,7 +97,10 @@ class Outbox:
 
 def as_text(items: List[Item]) -> str:
     """One text payload for transports that carry no binary frames."""
-    return "".join(i if isinstance(i, str) else i.text_frame for i in items)
+    try:
+        return "".join(items)  # the common case: text frames only
+    except TypeError:
+        return "".join(i if isinstance(i, str) else i.text_frame for i in items)
 
 
 class Heartbeats:
