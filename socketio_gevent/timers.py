@@ -7,6 +7,7 @@ the hub: they must not block (they set events or spawn work).
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Dict, List
 
 import gevent
@@ -39,14 +40,23 @@ def call_later(delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
     return Timer(delay, fn, *args)
 
 
-class IdleGate:
-    """Wakes its waiters when the event loop runs out of other work.
+#: Process CPU share over a sampling window above which the server counts
+#: as busy, and below which it no longer does (hysteresis: batching lowers
+#: the load it responds to, and must not flap with it).
+BUSY_ENTER = 0.9
+BUSY_LEAVE = 0.5
+LOAD_WINDOW = 0.1
 
-    A libev idle watcher fires only in a loop turn with nothing else
-    pending: at once on a quiet server, not while requests and timers keep
-    arriving. Long polls wait here (up to a cap) before answering, so a busy
-    server answers each poll with everything queued meanwhile instead of
-    spending a whole HTTP round trip per message or two. Waiters that arrive
+
+class IdleGate:
+    """Decides when a long poll with data answers: now-ish, or batched.
+
+    A quiet server answers in the first loop turn with nothing else
+    pending (a libev idle watcher fires then). A busy one (the process used
+    more than ``BUSY_ENTER`` of a CPU over the last window) holds answers
+    for the whole cap, so each response carries what queued meanwhile
+    instead of one HTTP round trip per few messages; it answers at idle
+    again once the load falls below ``BUSY_LEAVE``. Waiters that arrive
     while the gate is closed share one cap timer (a timer per poll was 5 %
     of a saturated long-polling profile), so each waits *at most* its cap.
     """
@@ -56,16 +66,31 @@ class IdleGate:
         self._idle = self.hub.loop.idle()
         self._cap: Any = None
         self._waiting: List[Callable[[], Any]] = []
+        self.busy = False
+        self._sampled_at = time.monotonic()
+        self._cpu_at = time.process_time()
 
     def wait(self, cap: float) -> None:
-        """Return once the loop is idle, or after ``cap`` seconds at most."""
+        """Return once the loop is idle (unless busy), or after ``cap`` seconds at most."""
+        self._sample_load()
         event = Event()
         self._waiting.append(event.set)
-        if not self._idle.active:
-            self._idle.start(self._open)
+        if self._cap is None:
             self._cap = self.hub.loop.timer(cap)
             self._cap.start(self._open)
+        if not self.busy and not self._idle.active:
+            self._idle.start(self._open)
         event.wait()
+
+    def _sample_load(self) -> None:
+        now = time.monotonic()
+        span = now - self._sampled_at
+        if span < LOAD_WINDOW:
+            return
+        cpu = time.process_time()
+        load = (cpu - self._cpu_at) / span
+        self._sampled_at, self._cpu_at = now, cpu
+        self.busy = load > (BUSY_LEAVE if self.busy else BUSY_ENTER)
 
     def _open(self) -> None:
         self._idle.stop()

@@ -1,11 +1,16 @@
 """poll_coalesce: a busy server answers long polls with more per response,
-a quiet one at once (socketio_gevent.timers.IdleGate)."""
+a quiet one at once (socketio_gevent.timers.IdleGate).
+
+Each gate test uses a gate of its own: the shared one remembers the load
+of whatever ran before."""
 from __future__ import annotations
 
 import gevent
 import pytest
 
-from socketio_gevent.timers import idle_gate
+import time
+
+from socketio_gevent.timers import LOAD_WINDOW, IdleGate
 
 from .helpers import handshake, poll_frames
 
@@ -20,7 +25,7 @@ def test_the_gate_opens_only_when_other_work_is_done():
     done = []
     g = gevent.spawn(_spinner, 300, done)
     gevent.sleep(0)  # the spinner is running
-    idle_gate().wait(30)
+    IdleGate().wait(30)
     done.append("gate")
     assert done == ["spinner", "gate"]
     g.join()
@@ -35,14 +40,39 @@ def test_the_gate_opens_at_its_cap_on_a_server_that_never_rests():
 
     g = gevent.spawn(forever)
     gevent.sleep(0)
-    idle_gate().wait(0.05)  # returns (or pytest-timeout fails the test)
+    IdleGate().wait(0.05)  # returns (or pytest-timeout fails the test)
     assert g.dead is False
     stop.append(True)
     g.join()
 
 
-def test_the_gate_opens_at_once_on_a_quiet_loop():
-    idle_gate().wait(30)  # a quiet loop is idle in its next turn
+def _order_against_a_timer(gate, cap):
+    """Did the gate open before a timer at half its cap?"""
+    order = []
+    timer = gevent.spawn_later(cap / 2, order.append, "half the cap")
+    gate.wait(cap)
+    order.append("gate")
+    timer.join()
+    return order
+
+
+def test_a_quiet_server_answers_at_the_first_idle_turn():
+    gate = IdleGate()
+    gevent.sleep(2 * LOAD_WINDOW)  # a window with no CPU use
+    assert _order_against_a_timer(gate, 0.4) == ["gate", "half the cap"]
+    assert gate.busy is False
+
+
+def test_a_busy_server_holds_answers_for_the_whole_cap():
+    gate = IdleGate()
+    end = time.process_time() + 3 * LOAD_WINDOW
+    while time.process_time() < end:  # the process keeps a CPU busy
+        pass
+    assert _order_against_a_timer(gate, 0.4) == ["half the cap", "gate"]
+    assert gate.busy is True
+    gevent.sleep(2 * LOAD_WINDOW)  # and once the load is gone, at idle again
+    assert _order_against_a_timer(gate, 0.4) == ["gate", "half the cap"]
+    assert gate.busy is False
 
 
 @pytest.mark.parametrize("coalesce, all_in_first", [(0.5, True), (0, False)])
