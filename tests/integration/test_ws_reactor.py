@@ -147,3 +147,16 @@ def test_the_socket_is_closed_when_the_session_ends(serve):
     ws.close()
     gevent.sleep(0.2)
     assert len(os.listdir("/proc/self/fd")) <= before - 2  # server side and client side
+
+
+def test_stopping_the_server_ends_websocket_sessions(serve):
+    """The sockets left pywsgi's pool, so server.stop() must end them itself."""
+    served = serve()
+    gone = []
+    served.listener.on("clientDisconnect", gone.append)
+    ws, sid = _open(served)
+    served.server.stop(timeout=1)
+    events = ws.wait_eof()
+    assert events and events[-1].code == 1000  # a close frame, then EOF
+    assert [c.session_id for c in gone] == [sid] and served.listener.sessions == {}
+    ws.close()
