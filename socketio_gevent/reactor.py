@@ -101,10 +101,12 @@ class Dispatcher:
         self._wake_pending = False
         if not self._ready:
             return
-        if self._idle:
-            self._idle.pop().switch()
-        else:
-            gevent.spawn(self._work)
+        while self._idle:
+            worker = self._idle.pop()
+            if not worker.dead:  # a worker killed while parked is skipped
+                worker.switch()
+                return
+        gevent.spawn(self._work)
 
     # -- in a worker -------------------------------------------------------
     def _work(self) -> None:
@@ -122,11 +124,12 @@ class Dispatcher:
                     watch.owner.on_readable()
                 except Exception:  # a bug in one connection must not stop the others
                     log.exception("error while serving a connection")
-                watch._state = _IDLE
-                if watch._stopped:
-                    watch._stopped = False
-                    if watch._watcher is not None:
-                        watch._watcher.start(self.readable, watch)
+                finally:  # even if this worker is killed: the socket is watched again
+                    watch._state = _IDLE
+                    if watch._stopped:
+                        watch._stopped = False
+                        if watch._watcher is not None:
+                            watch._watcher.start(self.readable, watch)
             if len(self._idle) >= MAX_IDLE_WORKERS:
                 return
             self._idle.append(getcurrent())

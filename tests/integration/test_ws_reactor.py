@@ -160,3 +160,34 @@ def test_stopping_the_server_ends_websocket_sessions(serve):
     assert events and events[-1].code == 1000  # a close frame, then EOF
     assert [c.session_id for c in gone] == [sid] and served.listener.sessions == {}
     ws.close()
+
+
+def test_a_killed_worker_does_not_strand_its_connection_or_the_pool(serve):
+    """gevent.killall at shutdown, or a kill from application code."""
+    served = serve()
+    killed = []
+
+    def on_connection(client):
+        def on_message(message, annotations):
+            if message == "kill me":
+                killed.append(True)
+                gevent.getcurrent().throw(gevent.GreenletExit)
+            client.send(message)
+
+        client.on("message", on_message)
+
+    served.listener.on("connection", on_connection)
+    ws, _ = _open(served)
+    ws.send_text(encode_message("kill me"))
+    for _ in range(50):
+        if killed:
+            break
+        gevent.sleep(0.02)
+    gevent.sleep(0.05)
+    ws.send_text(encode_message("still served"))
+    assert _texts(ws, 1) == ["still served"]
+    other, _ = _open(served)
+    other.send_text(encode_message("and others too"))
+    assert _texts(other, 1) == ["and others too"]
+    ws.close()
+    other.close()
