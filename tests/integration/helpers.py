@@ -7,6 +7,8 @@ import time
 from typing import List, Optional, Tuple
 from urllib.parse import urlencode
 
+from gevent import socket
+
 from socketio_gevent.httpclient import HTTPConnection, Response
 from socketio_gevent.protocol.framing import Frame, decode_payload
 
@@ -53,3 +55,17 @@ def post(conn: HTTPConnection, sid: str, payload: str, transport: str = "xhr-pol
         body,
         headers=[("Content-Type", "application/x-www-form-urlencoded")] + list(headers or []),
     )
+
+
+def exchange(port: int, request: bytes, until: Optional[bytes] = None) -> bytes:
+    """Send raw bytes on a new connection; read until EOF (or until ``until`` shows)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(request)
+    data = b""
+    while until is None or until not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return data

@@ -10,19 +10,11 @@ import socketio_gevent
 from socketio_gevent.policy import POLICY_REQUEST, policy_reply
 
 from ..conftest import plain_app
+from .helpers import exchange
 
 
 def ask(port: int, request: bytes = POLICY_REQUEST) -> bytes:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    sock.sendall(request)
-    data = b""
-    while True:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    sock.close()
-    return data
+    return exchange(port, request)
 
 
 def test_policy_reply_exact_bytes():

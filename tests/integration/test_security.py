@@ -11,7 +11,7 @@ from socketio_gevent.client import SocketClient
 from socketio_gevent.handler import SocketIOHandler
 from socketio_gevent.protocol.framing import encode_message
 
-from .helpers import handshake, poll, poll_frames, post, ts
+from .helpers import exchange, handshake, poll, poll_frames, post, ts
 
 
 def test_foreign_origin_is_refused_by_default(serve):
@@ -178,20 +178,6 @@ def test_handler_sets_tcp_nodelay(serve):
         s.close()
 
 
-def _raw_exchange(port, request):
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.sendall(request)
-    sock.settimeout(5)
-    answer = b""
-    while b"\r\n\r\n" not in answer:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        answer += chunk
-    sock.close()
-    return answer
-
-
 def test_malformed_header_lines_are_400_and_underscored_names_never_reach_the_app(serve):
     seen = []
 
@@ -202,10 +188,10 @@ def test_malformed_header_lines_are_400_and_underscored_names_never_reach_the_ap
 
     served = serve(app)
     for bad in (b"Host : x\r\n", b"no colon\r\n", b" folded: first\r\n"):
-        answer = _raw_exchange(served.port, b"GET /app HTTP/1.1\r\n" + bad + b"\r\n")
+        answer = exchange(served.port, b"GET /app HTTP/1.1\r\n" + bad + b"\r\n", until=b"\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 400 "), (bad, answer)
     assert seen == []
-    answer = _raw_exchange(served.port, b"GET /app HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nX_A: forged\r\n"
-                                        b"Cookie: a=1\r\nCookie: b=2\r\nConnection: close\r\n\r\n")
+    answer = exchange(served.port, b"GET /app HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nX_A: forged\r\n"
+                                    b"Cookie: a=1\r\nCookie: b=2\r\nConnection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200 ")
     assert seen[0]["HTTP_X_A"] == "1" and seen[0]["HTTP_COOKIE"] == "a=1; b=2"
