@@ -43,8 +43,8 @@ def call_later(delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
 #: Process CPU share over a sampling window above which the server counts
 #: as busy, and below which it no longer does (hysteresis: batching lowers
 #: the load it responds to, and must not flap with it).
-BUSY_ENTER = 0.9
-BUSY_LEAVE = 0.5
+BUSY_ENTER = 0.95
+BUSY_LEAVE = 0.7
 LOAD_WINDOW = 0.1
 
 
