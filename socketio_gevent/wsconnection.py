@@ -113,7 +113,7 @@ class WebSocketConnection:
         frames never interleave. Lets a broadcast write to a thousand
         sockets from one greenlet and leave only the slow ones to a flusher.
         """
-        if not self.writable:
+        if self.closed or self._closing_sent:
             return -1
         if self._write_lock.locked():
             return 0
