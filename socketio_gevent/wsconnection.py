@@ -71,9 +71,10 @@ class WebSocketConnection:
     def write(self, data: bytes) -> bool:
         """Send bytes, waiting while the socket is full; ``False`` once the peer is gone.
 
-        One ``send`` first: gevent's ``sendall`` asks the kernel for the
-        socket's buffer size on every call, a syscall the common case (the
-        whole frame fits) does not need.
+        One non-blocking ``send`` on the OS socket first; only what it does
+        not take waits for writability on the loop (gevent's ``sendall``
+        would ask the kernel for the buffer size on every call, a syscall
+        the common case, the whole frame fitting, does not need).
         """
         if not self.writable:
             return False
