@@ -15,6 +15,8 @@ from typing import Any, Callable
 import gevent
 from gevent.event import Event
 
+from .timers import close_watcher
+
 
 def socket_of(environ: dict) -> Any:
     """The request's socket: from SocketIOHandler, else from pywsgi's rfile."""
@@ -64,9 +66,7 @@ class PeerWatch:
 
     def stop(self) -> None:
         watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.stop()
-            watcher.close()
+        close_watcher(watcher)
 
 
 

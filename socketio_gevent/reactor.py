@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from typing import Any, Deque, List, Optional
+from typing import Any, Deque, List
 
 import gevent
 from gevent import getcurrent
+
+from .timers import close_watcher, per_hub
 
 log = logging.getLogger("socketio_gevent")
 
@@ -60,9 +62,7 @@ class Watch:
 
     def close(self) -> None:
         watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.stop()
-            watcher.close()
+        close_watcher(watcher)
 
 
 class Dispatcher:
@@ -136,13 +136,6 @@ class Dispatcher:
             hub.switch()
 
 
-_dispatchers: "dict[int, Dispatcher]" = {}
-
-
 def dispatcher() -> Dispatcher:
     """The dispatcher of the current thread's hub."""
-    hub = gevent.get_hub()
-    found: Optional[Dispatcher] = _dispatchers.get(id(hub))
-    if found is None or found.hub is not hub:
-        found = _dispatchers[id(hub)] = Dispatcher()
-    return found
+    return per_hub(Dispatcher)

@@ -8,10 +8,19 @@ the hub: they must not block (they set events or spawn work).
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple, Type, TypeVar
 
 import gevent
 from gevent.event import Event
+
+T = TypeVar("T")
+
+
+def close_watcher(watcher: Any) -> None:
+    """Stop a loop watcher (``None`` is fine) and free its C side at once."""
+    if watcher is not None:
+        watcher.stop()
+        watcher.close()
 
 
 class Timer:
@@ -29,11 +38,8 @@ class Timer:
         fn(*args)
 
     def cancel(self) -> None:
-        watcher = self._watcher
-        if watcher is not None:
-            self._watcher = None
-            watcher.stop()
-            watcher.close()
+        watcher, self._watcher = self._watcher, None
+        close_watcher(watcher)
 
 
 def call_later(delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
@@ -95,21 +101,28 @@ class IdleGate:
     def _open(self) -> None:
         self._idle.stop()
         cap, self._cap = self._cap, None
-        if cap is not None:
-            cap.stop()
-            cap.close()
+        close_watcher(cap)
         waiting, self._waiting = self._waiting, []
         for wake in waiting:
             wake()
 
 
-_gates: Dict[int, IdleGate] = {}
+_per_hub: Dict[Tuple[type, int], Any] = {}
+
+
+def per_hub(cls: Type[T]) -> T:
+    """The one ``cls()`` of the current thread's hub (it keeps ``.hub``).
+
+    Loop-level helpers hold watchers of one loop, so each hub (thread) gets
+    its own; a hub that was destroyed and whose id was reused gets a new one.
+    """
+    hub = gevent.get_hub()
+    key = (cls, id(hub))
+    found = _per_hub.get(key)
+    if found is None or found.hub is not hub:
+        found = _per_hub[key] = cls()
+    return found
 
 
 def idle_gate() -> IdleGate:
-    """The gate of the current thread's hub."""
-    hub = gevent.get_hub()
-    gate = _gates.get(id(hub))
-    if gate is None or gate.hub is not hub:
-        gate = _gates[id(hub)] = IdleGate()
-    return gate
+    return per_hub(IdleGate)
