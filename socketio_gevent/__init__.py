@@ -14,24 +14,27 @@ Example::
 
     server.serve_forever()
 
-The gevent-side names are exported lazily (PEP 562) so that importing the
-pure protocol modules never imports gevent.
+The package has three layers (docs/architecture.rst): pure protocol code
+(``protocol``, ``websocket``, ``transports``: no gevent, no sockets), the
+gevent edge (``edge``) and the application API (``api``); the Python
+client lives apart in ``client``. The gevent-side names are exported
+lazily (PEP 562), so importing a pure module never imports gevent.
 """
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, List
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "listen": "socketio_gevent.server",
-    "Listener": "socketio_gevent.listener",
-    "Client": "socketio_gevent.listener",
-    "Realm": "socketio_gevent.listener",
-    "SocketIOMiddleware": "socketio_gevent.middleware",
-    "SocketIOHandler": "socketio_gevent.handler",
-    "ProtocolError": "socketio_gevent.protocol.framing",
+    "listen": "socketio_gevent.api.server",
+    "Listener": "socketio_gevent.api.listener",
+    "Client": "socketio_gevent.api.clients",
+    "Realm": "socketio_gevent.api.realms",
+    "SocketIOMiddleware": "socketio_gevent.edge.middleware",
+    "SocketIOHandler": "socketio_gevent.edge.handler",
+    "ProtocolError": "socketio_gevent.protocol.errors",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -46,5 +49,5 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def __dir__() -> list:
+def __dir__() -> List[str]:
     return __all__

@@ -7,8 +7,9 @@ import pytest
 from gevent.pywsgi import WSGIServer
 
 import socketio_gevent
-from socketio_gevent.httpclient import HTTPConnection
-from socketio_gevent.listener import Listener
+from socketio_gevent.client.http import HTTPConnection
+from socketio_gevent.api.listener import Listener
+from socketio_gevent.edge.sessions import SessionTable
 
 
 def plain_app(environ: dict, start_response: Callable) -> List[bytes]:
@@ -21,6 +22,11 @@ class Served(NamedTuple):
     server: WSGIServer
     listener: Listener
     port: int
+
+    @property
+    def sessions(self) -> SessionTable:
+        """The live sessions (the middleware that ``listen()`` installed owns them)."""
+        return self.server.application.sessions  # type: ignore[no-any-return]
 
     @property
     def url(self) -> str:

@@ -35,6 +35,8 @@ import json
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Tuple
 
+from .errors import ProtocolError
+
 __all__ = [
     "DISCONNECT", "MESSAGE", "HEARTBEAT", "SESSION_ID", "DISCONNECT_FRAME",
     "ProtocolError", "Frame", "Decoder", "utf16_len", "encode_frame",
@@ -51,20 +53,6 @@ SESSION_ID = "3"
 _MAX_DIGITS = 9
 
 Annotations = Dict[str, Optional[str]]
-
-
-class ProtocolError(ValueError):
-    """Malformed input from the peer: answer ``status``, or the dialect's error close."""
-
-    #: HTTP status for a request whose body raised this error.
-    status: int = 400
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        #: One human-readable line: the 400 body or the close reason.
-        self.reason: str = reason
-        #: Frames decoded by the failing ``feed`` call before the bad one.
-        self.frames: List[Frame] = []
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import json
 from typing import List, Optional, Tuple
 from urllib.parse import parse_qs
 
-from ..protocol.framing import ProtocolError
+from ..protocol.errors import ProtocolError
 
 Headers = List[Tuple[str, str]]
 

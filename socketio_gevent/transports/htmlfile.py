@@ -11,7 +11,7 @@ import re
 from typing import Dict
 from urllib.parse import parse_qs
 
-from ..protocol.framing import ProtocolError
+from ..protocol.errors import ProtocolError
 from .common import Headers, json_string
 
 CONTENT_TYPE = "text/html; charset=UTF-8"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Tuple
 
-from ..protocol.framing import ProtocolError
+from ..protocol.errors import ProtocolError
 from .common import Headers, json_string, payload_from_form
 
 CONTENT_TYPE = "text/javascript; charset=UTF-8"

@@ -90,13 +90,3 @@ class Failed(_Event):
 
 
 Event = Union[Text, Binary, Ping, Pong, Close, Failed]
-
-# RFC 6455 §7.4.1 close codes used across the package.
-NORMAL = 1000
-GOING_AWAY = 1001
-PROTOCOL_ERROR = 1002
-UNSUPPORTED_DATA = 1003
-INVALID_DATA = 1007
-POLICY_VIOLATION = 1008
-MESSAGE_TOO_BIG = 1009
-INTERNAL_ERROR = 1011

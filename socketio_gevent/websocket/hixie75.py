@@ -45,15 +45,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .events import (
-    INVALID_DATA,
-    MESSAGE_TOO_BIG,
-    PROTOCOL_ERROR,
-    Close,
-    Event,
-    Failed,
-    Text,
-)
+from .codec import CloseCode
+from .events import Close, Event, Failed, Text
 
 __all__ = ["HixieFraming", "Hixie75Codec", "CLOSE_FRAME"]
 
@@ -143,7 +136,7 @@ class HixieFraming:
             dropped = len(buf) if end < 0 else end
             self._skip += dropped
             if self._skip > self.max_message_size:
-                return self._fail(MESSAGE_TOO_BIG, "frame over max_message_size")
+                return self._fail(CloseCode.MESSAGE_TOO_BIG, "frame over max_message_size")
             if end < 0:
                 del buf[:]
                 return _NEED_MORE
@@ -169,7 +162,7 @@ class HixieFraming:
         end = buf.find(b"\xff", 1 + self._scanned)
         size = (len(buf) if end < 0 else end) - 1
         if size > self.max_message_size:
-            return self._fail(MESSAGE_TOO_BIG, "message over max_message_size")
+            return self._fail(CloseCode.MESSAGE_TOO_BIG, "message over max_message_size")
         if end < 0:
             self._scanned = size
             return _NEED_MORE
@@ -179,7 +172,7 @@ class HixieFraming:
         try:
             return Text(payload.decode("utf-8"))
         except UnicodeDecodeError:
-            return self._fail(INVALID_DATA, "invalid UTF-8 in a text frame")
+            return self._fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text frame")
 
     def _counted_frame(self, frame_type: int) -> object:
         """A length-prefixed frame: the close frame, or one to skip."""
@@ -188,7 +181,7 @@ class HixieFraming:
         pos = 1
         while True:
             if pos > _MAX_LENGTH_GROUPS:
-                return self._fail(PROTOCOL_ERROR, "frame length prefix too long")
+                return self._fail(CloseCode.PROTOCOL_ERROR, "frame length prefix too long")
             if pos >= len(buf):
                 return _NEED_MORE
             group = buf[pos]
@@ -198,7 +191,7 @@ class HixieFraming:
             # multiplies it by 128: refuse as soon as either proves it too big.
             more = group & 0x80
             if (length << 7 if more else length) > self.max_message_size:
-                return self._fail(MESSAGE_TOO_BIG, "frame over max_message_size")
+                return self._fail(CloseCode.MESSAGE_TOO_BIG, "frame over max_message_size")
             if not more:
                 break
         del buf[:pos]

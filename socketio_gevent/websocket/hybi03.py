@@ -49,18 +49,8 @@ import codecs
 import struct
 from typing import Iterator, List, Optional, Union
 
-from .events import (
-    INVALID_DATA,
-    MESSAGE_TOO_BIG,
-    PROTOCOL_ERROR,
-    Binary,
-    Close,
-    Event,
-    Failed,
-    Ping,
-    Pong,
-    Text,
-)
+from .codec import CloseCode
+from .events import Binary, Close, Event, Failed, Ping, Pong, Text
 
 __all__ = ["Hybi03Codec", "encode_frame"]
 
@@ -148,24 +138,24 @@ class Hybi03Codec:
             return _NEED_MORE
         first = buf[0]
         if first & 0x70:
-            return self._fail(PROTOCOL_ERROR, "reserved bits RSV1-3 set")
+            return self._fail(CloseCode.PROTOCOL_ERROR, "reserved bits RSV1-3 set")
         opcode = first & 0x0F
         more = bool(first & 0x80)
         if opcode in _CONTROL:
             if more:
-                return self._fail(PROTOCOL_ERROR, "fragmented control frame")
+                return self._fail(CloseCode.PROTOCOL_ERROR, "fragmented control frame")
         elif opcode in _DATA:
             if self._message is not None:
-                return self._fail(PROTOCOL_ERROR, "new message inside a fragmented one")
+                return self._fail(CloseCode.PROTOCOL_ERROR, "new message inside a fragmented one")
         elif opcode == CONTINUATION:
             if self._message is None:
-                return self._fail(PROTOCOL_ERROR, "continuation without a message")
+                return self._fail(CloseCode.PROTOCOL_ERROR, "continuation without a message")
         else:
-            return self._fail(PROTOCOL_ERROR, "reserved opcode %#x" % opcode)
+            return self._fail(CloseCode.PROTOCOL_ERROR, "reserved opcode %#x" % opcode)
         if len(buf) < 2:
             return _NEED_MORE
         if buf[1] & 0x80:
-            return self._fail(PROTOCOL_ERROR, "reserved bit RSV4 set")
+            return self._fail(CloseCode.PROTOCOL_ERROR, "reserved bit RSV4 set")
         length = buf[1] & 0x7F
         size = 2
         if length == 126:
@@ -179,14 +169,14 @@ class Hybi03Codec:
                 return _NEED_MORE
             (length,) = struct.unpack_from(">Q", buf, 2)
             if length >> 63:
-                return self._fail(PROTOCOL_ERROR, "64-bit length with its top bit set")
+                return self._fail(CloseCode.PROTOCOL_ERROR, "64-bit length with its top bit set")
         if opcode in _CONTROL:
             if length > self.max_message_size:
-                return self._fail(MESSAGE_TOO_BIG, "control frame over max_message_size")
+                return self._fail(CloseCode.MESSAGE_TOO_BIG, "control frame over max_message_size")
         else:
             total = length + (self._message_size if opcode == CONTINUATION else 0)
             if total > self.max_message_size:
-                return self._fail(MESSAGE_TOO_BIG, "message over max_message_size")
+                return self._fail(CloseCode.MESSAGE_TOO_BIG, "message over max_message_size")
             if opcode != CONTINUATION:
                 self._message = opcode
             self._message_size = total
@@ -212,7 +202,7 @@ class Hybi03Codec:
                 try:
                     self._parts.append(self._decoder.decode(chunk, False))
                 except UnicodeDecodeError:
-                    return self._fail(INVALID_DATA, "invalid UTF-8 in a text message")
+                    return self._fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text message")
             else:
                 self._parts.append(chunk)
             if self._remaining:
@@ -238,7 +228,7 @@ class Hybi03Codec:
         try:
             tail = self._decoder.decode(b"", True)
         except UnicodeDecodeError:
-            return self._fail(INVALID_DATA, "text message ends inside a UTF-8 sequence")
+            return self._fail(CloseCode.INVALID_DATA, "text message ends inside a UTF-8 sequence")
         finally:
             self._decoder.reset()
         return Text("".join(parts) + tail)  # type: ignore[arg-type]

@@ -46,9 +46,9 @@ import os
 import struct
 from typing import Callable, Iterator, List, Optional, Tuple, Union
 
+from .codec import CloseCode
 from .deflate import DeflateError, DeflateParams, MessageTooBig, PerMessageDeflate
-from .events import (INVALID_DATA, MESSAGE_TOO_BIG, PROTOCOL_ERROR, Binary, Close, Event,
-                     Failed, Ping, Pong, Text)
+from .events import Binary, Close, Event, Failed, Ping, Pong, Text
 
 __all__ = ["RFC6455Codec", "valid_close_code"]
 
@@ -223,11 +223,11 @@ class RFC6455Codec:
             op = b0 & 0x0F
             reason = self._first_byte[b0]
             if reason is not None:
-                return self._fail(PROTOCOL_ERROR, reason)
+                return self._fail(CloseCode.PROTOCOL_ERROR, reason)
             if op >= _CLOSE and b1 & 0x7F > 125:
-                return self._fail(PROTOCOL_ERROR, "control frame over 125 bytes")
+                return self._fail(CloseCode.PROTOCOL_ERROR, "control frame over 125 bytes")
             if (b1 & _MASK_BIT) != self._in_mask:
-                return self._fail(PROTOCOL_ERROR, "masked frame from the server" if self._client
+                return self._fail(CloseCode.PROTOCOL_ERROR, "masked frame from the server" if self._client
                                   else "unmasked frame from the client")
             length = b1 & 0x7F
             head = 2
@@ -237,11 +237,11 @@ class RFC6455Codec:
                     return None
                 length = (_H if head == 4 else _Q).unpack_from(buf, pos + 2)[0]
                 if length >> 63:
-                    return self._fail(PROTOCOL_ERROR, "64-bit length with the high bit set")
+                    return self._fail(CloseCode.PROTOCOL_ERROR, "64-bit length with the high bit set")
                 if length < (126 if head == 4 else 0x10000):
-                    return self._fail(PROTOCOL_ERROR, "length not minimally encoded")
+                    return self._fail(CloseCode.PROTOCOL_ERROR, "length not minimally encoded")
             if op < _CLOSE and self._msg_size + length > self._max:
-                return self._fail(MESSAGE_TOO_BIG, "message over %d bytes" % self._max)
+                return self._fail(CloseCode.MESSAGE_TOO_BIG, "message over %d bytes" % self._max)
             mask = None
             if self._in_mask:
                 if avail < head + 4:
@@ -261,7 +261,7 @@ class RFC6455Codec:
                     try:
                         return Text(payload.decode("utf-8"))
                     except UnicodeDecodeError:
-                        return self._fail(INVALID_DATA, "invalid UTF-8 in text message")
+                        return self._fail(CloseCode.INVALID_DATA, "invalid UTF-8 in text message")
                 if op:
                     self._start(op, bool(b0 & _RSV1))
                 self._msg_size += length
@@ -315,21 +315,21 @@ class RFC6455Codec:
             try:
                 data = self._deflate.decompress_chunk(data, final)
             except MessageTooBig:
-                return self._fail(MESSAGE_TOO_BIG, "message over %d bytes" % self._max)
+                return self._fail(CloseCode.MESSAGE_TOO_BIG, "message over %d bytes" % self._max)
             except DeflateError:
-                return self._fail(INVALID_DATA, "invalid compressed data")
+                return self._fail(CloseCode.INVALID_DATA, "invalid compressed data")
         if self._msg_op == _TEXT:
             # Validate as the bytes come (fail fast); decode once at the end.
             decoder = self._utf8
             try:
                 decoder.decode(data, final)
             except UnicodeDecodeError:
-                return self._fail(INVALID_DATA, "invalid UTF-8 in text message")
+                return self._fail(CloseCode.INVALID_DATA, "invalid UTF-8 in text message")
             # CPython's decoder holds ED A0 until a third byte, though a
             # surrogate is already certain: Autobahn 6.4 wants failure now.
             pending = decoder.getstate()[0]
             if len(pending) > 1 and pending[0] == 0xED and pending[1] >= 0xA0:
-                return self._fail(INVALID_DATA, "invalid UTF-8 in text message")
+                return self._fail(CloseCode.INVALID_DATA, "invalid UTF-8 in text message")
         self._message += data
         return None
 
@@ -353,15 +353,15 @@ class RFC6455Codec:
         code: Optional[int] = None
         reason = ""
         if len(payload) == 1:
-            return self._fail(PROTOCOL_ERROR, "close frame with a 1-byte payload")
+            return self._fail(CloseCode.PROTOCOL_ERROR, "close frame with a 1-byte payload")
         if payload:
             code = _H.unpack_from(payload)[0]
             if not valid_close_code(code):
-                return self._fail(PROTOCOL_ERROR, "invalid close code %d" % code)
+                return self._fail(CloseCode.PROTOCOL_ERROR, "invalid close code %d" % code)
             try:
                 reason = payload[2:].decode("utf-8")
             except UnicodeDecodeError:
-                return self._fail(INVALID_DATA, "invalid UTF-8 in close reason")
+                return self._fail(CloseCode.INVALID_DATA, "invalid UTF-8 in close reason")
         self._stop()
         # RFC 6455 §5.5.1: answer with a close echoing the code, unless this
         # close answers ours (the closing handshake is then complete).

@@ -27,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "example")
 events = {"connect": [], "disconnect": [], "messages": []}
 listener: socketio_gevent.Listener
+server: WSGIServer
 
 
 def page(environ, start_response):
@@ -38,26 +39,13 @@ def page(environ, start_response):
 
 def cut(sid: str) -> bool:
     """Close the socket under a session's current request (a network cut, server side)."""
-    session = listener.sessions.get(sid)
-    connection = session.connection if session else None
+    session = server.application.sessions.find(sid)
+    connection = session.machine.connection if session else None
     if connection is None:
         return False
     ws = getattr(connection, "ws", None)
-    if ws is not None:
-        ws._drop()
-        return True
-    peer = getattr(connection, "peer", None)
-    sock = getattr(peer, "_sock", None)
-    if sock is not None:
-        import socket
-
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        connection.end()
-        return True
-    return False
+    (ws or connection).abort()
+    return True
 
 
 def control(environ, start_response):
@@ -92,7 +80,7 @@ def app(environ, start_response):
 
 
 def main() -> None:
-    global listener
+    global listener, server
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--transports", default="")

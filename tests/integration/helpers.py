@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from gevent import socket
 
-from socketio_gevent.httpclient import HTTPConnection, Response
+from socketio_gevent.client.http import HTTPConnection, Response
 from socketio_gevent.protocol.framing import Frame, decode_payload
 
 

@@ -28,14 +28,15 @@ def test_round_trip_of_every_message_kind(serve, transport, deflate):
 def test_client_echoes_heartbeats(serve):
     served = serve()
     client = SocketClient(served.url).connect()
-    session = served.listener.sessions[client.session_id]
-    session.push(session.heartbeats.beat())  # polling has no timer; push one by hand
-    assert session.heartbeats.awaiting == "1"
+    session = served.sessions.find(client.session_id)
+    heartbeats = session.machine.heartbeats
+    session.send(heartbeats.beat())  # polling has no timer; send one by hand
+    assert heartbeats.awaiting == "1"
     for _ in range(50):
-        if session.heartbeats.awaiting is None:
+        if heartbeats.awaiting is None:
             break
         gevent.sleep(0.05)
-    assert session.heartbeats.awaiting is None
+    assert heartbeats.awaiting is None
     client.disconnect()
 
 
@@ -43,8 +44,8 @@ def test_websocket_client_answers_timed_heartbeats(serve):
     served = serve(transport_options={"websocket": {"heartbeat_interval": 0.2, "heartbeat_timeout": 0.5}})
     client = SocketClient(served.url, transport="websocket").connect()
     gevent.sleep(1.5)
-    session = served.listener.sessions[client.session_id]
-    assert session.heartbeats.count >= 4 and client.connected
+    session = served.sessions.find(client.session_id)
+    assert session.machine.heartbeats.count >= 4 and client.connected
     assert served.listener.clients[client.session_id].connections == 1  # never dropped
     client.disconnect()
 

@@ -50,7 +50,7 @@ def test_django_example_serves_the_page_and_chat(tmp_path):
         client = SocketClient("http://127.0.0.1:%d" % port, transport="websocket").connect()
         assert client.receive(timeout=5)[0]["event"] == "welcome"
         client.disconnect()
-        from socketio_gevent.httpclient import HTTPConnection
+        from socketio_gevent.client.http import HTTPConnection
 
         page = HTTPConnection("127.0.0.1", port).request("GET", "/")
         assert page.status == 200 and b"socketio_gevent chat" in page.body

@@ -7,7 +7,8 @@ from gevent import socket
 from gevent.pywsgi import WSGIServer
 
 import socketio_gevent
-from socketio_gevent.policy import POLICY_REQUEST, policy_reply
+from socketio_gevent.edge import flash_server
+from socketio_gevent.protocol.flash_policy import POLICY_REQUEST, policy_reply
 
 from ..conftest import plain_app
 from .helpers import exchange
@@ -53,10 +54,10 @@ def test_policy_server_on_its_own_port_once_per_process():
         s.start()
     # port 0 picks a free port for the first; the second listener shares it
     first = socketio_gevent.listen(servers[0], flash_policy_port=0)
-    service = first.policy_service
+    service = flash_server.server_for(first)
     assert service is not None
     second = socketio_gevent.listen(servers[1], flash_policy_port=service.port)
-    assert second.policy_service is service
+    assert flash_server.server_for(second) is service
     reply = ask(service.port)
     for s in servers:
         assert b'to-ports="%d"' % s.server_port in reply or b"to-ports=\"%d," % s.server_port in reply or (b"%d" % s.server_port) in reply
@@ -76,6 +77,6 @@ def test_bind_failure_is_logged_once_and_not_fatal(caplog):
     servers = [WSGIServer(("127.0.0.1", 0), plain_app, log=None) for _ in range(2)]
     with caplog.at_level(logging.WARNING, logger="socketio_gevent"):
         listeners = [socketio_gevent.listen(s, flash_policy_port=port) for s in servers]
-    assert all(l.policy_service is None for l in listeners)
+    assert all(flash_server.server_for(l) is None for l in listeners)
     assert sum("flash policy server not started" in r.getMessage() for r in caplog.records) == 1
     blocker.close()

@@ -1,5 +1,5 @@
 """poll_coalesce: a busy server answers long polls with more per response,
-a quiet one at once (socketio_gevent.timers.IdleGate).
+a quiet one at once (socketio_gevent.edge.loop.IdleGate).
 
 Each gate test uses a gate of its own: the shared one remembers the load
 of whatever ran before."""
@@ -10,7 +10,7 @@ import pytest
 
 import time
 
-from socketio_gevent.timers import LOAD_WINDOW, IdleGate
+from socketio_gevent.edge.loop import LOAD_WINDOW, IdleGate
 
 from .helpers import handshake, poll_frames
 

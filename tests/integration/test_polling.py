@@ -154,7 +154,7 @@ def test_client_disconnect_frame_ends_session_and_held_poll(serve):
     assert held.get(timeout=5).body == b""
     gevent.sleep(0.1)
     assert [c.session_id for c in fired] == [sid]
-    assert sid not in served.listener.clients and sid not in served.listener.sessions
+    assert sid not in served.listener.clients and sid not in served.sessions
     assert poll(other, sid).status == 404
 
 

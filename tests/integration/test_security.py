@@ -8,7 +8,7 @@ import gevent
 from gevent import socket
 
 from socketio_gevent.client import SocketClient
-from socketio_gevent.handler import SocketIOHandler
+from socketio_gevent.edge.handler import SocketIOHandler
 from socketio_gevent.protocol.framing import encode_message
 
 from .helpers import exchange, handshake, poll, poll_frames, post, ts

@@ -205,4 +205,4 @@ def test_application_disconnect_ends_the_stream_after_the_disconnect_frame(serve
     assert next_payload(stream, "xhr-multipart") == "0:0:,"
     assert stream.read_chunk() is None
     gevent.sleep(0.1)
-    assert len(fired) == 1 and sid not in served.listener.sessions
+    assert len(fired) == 1 and sid not in served.sessions

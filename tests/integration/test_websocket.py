@@ -263,8 +263,8 @@ def test_key3_not_sent_within_handshake_timeout(serve):
 def test_nothing_is_written_after_a_close_frame_and_nothing_queued_is_lost(serve, dialect):
     served = serve()
     ws, sid = open_session(served, dialect)
-    session = served.listener.sessions[sid]
-    session.connection.ws.close(1000, "closing")  # our close is out, the answer not yet in
+    session = served.sessions.find(sid)
+    session.machine.connection.ws.close(1000, "closing")  # our close is out, the answer not yet in
     served.listener.clients[sid].send("sent while closing")
     gevent.sleep(0.1)
     assert isinstance(ws.next_event(), ev.Close)

@@ -1,5 +1,5 @@
 """Sessions over websocket are read from loop watchers, not a greenlet each
-(socketio_gevent.reactor): what that must not change for users."""
+(socketio_gevent.edge.reactor): what that must not change for users."""
 from __future__ import annotations
 
 import gc
@@ -12,7 +12,7 @@ from gevent.event import Event
 from greenlet import greenlet
 
 from socketio_gevent.protocol.framing import decode_body, decode_payload, encode_message
-from socketio_gevent.reactor import MAX_IDLE_WORKERS
+from socketio_gevent.edge.reactor import MAX_IDLE_WORKERS
 
 from .wsclient import RawWS, mask_frame
 
@@ -149,16 +149,18 @@ def test_the_socket_is_closed_when_the_session_ends(serve):
     assert len(os.listdir("/proc/self/fd")) <= before - 2  # server side and client side
 
 
-def test_stopping_the_server_ends_websocket_sessions(serve):
-    """The sockets left pywsgi's pool, so server.stop() must end them itself."""
+def test_closing_the_listener_ends_websocket_sessions(serve):
+    """The sockets left pywsgi's pool, so listener.close() ends them itself."""
     served = serve()
     gone = []
     served.listener.on("clientDisconnect", gone.append)
     ws, sid = _open(served)
+    served.listener.close()
     served.server.stop(timeout=1)
     events = ws.wait_eof()
     assert events and events[-1].code == 1000  # a close frame, then EOF
-    assert [c.session_id for c in gone] == [sid] and served.listener.sessions == {}
+    gevent.sleep(0.05)
+    assert [c.session_id for c in gone] == [sid] and len(served.sessions) == 0
     ws.close()
 
 

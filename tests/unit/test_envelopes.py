@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from socketio_gevent.protocol.framing import ProtocolError
-from socketio_gevent.protocol.session import BinaryMessage, Heartbeats, Outbox, QueueFull, as_text
-from socketio_gevent.routing import Route, parse
+from socketio_gevent.protocol.outbox import BinaryMessage, Outbox, QueueFull, as_text
+from socketio_gevent.protocol.session import Heartbeats
+from socketio_gevent.protocol.routing import Route, parse
 from socketio_gevent.transports import jsonp_polling, xhr_polling
 from socketio_gevent.transports.common import json_string, parse_form, preflight_headers
 

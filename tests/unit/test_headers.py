@@ -1,4 +1,4 @@
-"""socketio_gevent.headers on exact byte vectors, and against http.client."""
+"""socketio_gevent.protocol.request_headers on exact byte vectors, and against http.client."""
 from __future__ import annotations
 
 import io
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socketio_gevent.headers import MAX_HEADERS, RequestHeaders, TooManyHeaders
+from socketio_gevent.protocol.request_headers import MAX_HEADERS, RequestHeaders, TooManyHeaders
 
 
 def read(data: bytes) -> RequestHeaders:

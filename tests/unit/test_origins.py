@@ -1,7 +1,7 @@
 """Origin policy on real WSGI environs (PROTOCOL.md §6)."""
 from __future__ import annotations
 
-from socketio_gevent.origins import OriginPolicy, split_origin
+from socketio_gevent.protocol.origins import OriginPolicy, split_origin
 
 
 def env(**headers):

@@ -17,8 +17,8 @@ import pytest
 from socketio_gevent.websocket.deflate import (DeflateError, DeflateParams, MessageTooBig,
                                                PerMessageDeflate, client_offer, negotiate,
                                                parse_response)
-from socketio_gevent.websocket.events import (INVALID_DATA, MESSAGE_TOO_BIG, PROTOCOL_ERROR,
-                                              Binary, Event, Failed, Text)
+from socketio_gevent.websocket.codec import CloseCode
+from socketio_gevent.websocket.events import Binary, Event, Failed, Text
 from socketio_gevent.websocket.rfc6455 import RFC6455Codec
 
 from .test_ws_rfc6455 import MASK, frame
@@ -110,7 +110,7 @@ def test_peer_no_context_takeover_resets_our_decompressor() -> None:
     server = RFC6455Codec(deflate=DeflateParams(client_no_context_takeover=True))
     events = decode(server, frame(1, HELLO_1, rsv=RSV1) + frame(1, HELLO_2, rsv=RSV1))
     assert events[0] == Text("Hello")
-    assert isinstance(events[1], Failed) and events[1].code == INVALID_DATA
+    assert isinstance(events[1], Failed) and events[1].code == CloseCode.INVALID_DATA
 
 
 @pytest.mark.parametrize("bits", range(8, 16))
@@ -187,7 +187,7 @@ def test_bomb_through_the_codec_fails_1009() -> None:
     payload = pmd().compress(bytes(100_000))
     server = RFC6455Codec(max_message_size=50_000, deflate=DeflateParams())
     (failed,) = decode(server, frame(2, payload, rsv=RSV1))
-    assert isinstance(failed, Failed) and failed.code == MESSAGE_TOO_BIG
+    assert isinstance(failed, Failed) and failed.code == CloseCode.MESSAGE_TOO_BIG
 
 
 @pytest.mark.parametrize("payload", [b"\xff\xff\xff\xff", b"\x07", bytes.fromhex("f200110000")])
@@ -195,13 +195,13 @@ def test_corrupt_data(payload: bytes) -> None:
     with pytest.raises(DeflateError):
         pmd().decompress(payload)
     (failed,) = decode(RFC6455Codec(deflate=DeflateParams()), frame(1, payload, rsv=RSV1))
-    assert isinstance(failed, Failed) and failed.code == INVALID_DATA
+    assert isinstance(failed, Failed) and failed.code == CloseCode.INVALID_DATA
 
 
 def test_invalid_utf8_after_decompression_fails_1007() -> None:
     payload = pmd().compress(b"ok \xff not utf-8")
     (failed,) = decode(RFC6455Codec(deflate=DeflateParams()), frame(1, payload, rsv=RSV1))
-    assert isinstance(failed, Failed) and failed.code == INVALID_DATA
+    assert isinstance(failed, Failed) and failed.code == CloseCode.INVALID_DATA
     assert decode(RFC6455Codec(deflate=DeflateParams()), frame(2, payload, rsv=RSV1)) == [
         Binary(b"ok \xff not utf-8")]
 
@@ -214,13 +214,13 @@ def test_rsv1_rules() -> None:
     on = DeflateParams()
     # without deflate, RSV1 is a protocol error
     (failed,) = decode(RFC6455Codec(), frame(1, HELLO_1, rsv=RSV1))
-    assert isinstance(failed, Failed) and failed.code == PROTOCOL_ERROR
+    assert isinstance(failed, Failed) and failed.code == CloseCode.PROTOCOL_ERROR
     # with deflate: not on a continuation frame, not on control frames
     events = decode(RFC6455Codec(deflate=on), frame(1, HELLO_1[:3], fin=False, rsv=RSV1)
                     + frame(0, HELLO_1[3:], rsv=RSV1))
-    assert isinstance(events[0], Failed) and events[0].code == PROTOCOL_ERROR
+    assert isinstance(events[0], Failed) and events[0].code == CloseCode.PROTOCOL_ERROR
     (failed,) = decode(RFC6455Codec(deflate=on), frame(9, b"", rsv=RSV1))
-    assert isinstance(failed, Failed) and failed.code == PROTOCOL_ERROR
+    assert isinstance(failed, Failed) and failed.code == CloseCode.PROTOCOL_ERROR
     # uncompressed messages still pass when deflate is on
     assert decode(RFC6455Codec(deflate=on), frame(1, b"plain")) == [Text("plain")]
 

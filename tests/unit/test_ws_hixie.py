@@ -21,15 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socketio_gevent.websocket.events import (
-    INVALID_DATA,
-    MESSAGE_TOO_BIG,
-    PROTOCOL_ERROR,
-    Close,
-    Event,
-    Failed,
-    Text,
-)
+from socketio_gevent.websocket.codec import CloseCode
+from socketio_gevent.websocket.events import Close, Event, Failed, Text
 from socketio_gevent.websocket.hixie75 import Hixie75Codec, HixieFraming
 from socketio_gevent.websocket.hixie76 import Hixie76Codec
 
@@ -112,11 +105,11 @@ def test_close_with_a_long_form_zero_length(cls: Type[HixieFraming]) -> None:
 @pytest.mark.parametrize(
     "data, code",
     [
-        (b"\x00\xc3\x28\xff", INVALID_DATA),          # bad continuation byte
-        (b"\x00\xed\xa0\x80\xff", INVALID_DATA),      # UTF-8-encoded surrogate
-        (b"\x00\xc0\xaf\xff", INVALID_DATA),          # overlong '/'
-        (b"\x00abc\xe2\x82\xff", INVALID_DATA),       # truncated sequence
-        (b"\x80" + b"\x80" * 10 + b"\x00", PROTOCOL_ERROR),  # length prefix too long
+        (b"\x00\xc3\x28\xff", CloseCode.INVALID_DATA),          # bad continuation byte
+        (b"\x00\xed\xa0\x80\xff", CloseCode.INVALID_DATA),      # UTF-8-encoded surrogate
+        (b"\x00\xc0\xaf\xff", CloseCode.INVALID_DATA),          # overlong '/'
+        (b"\x00abc\xe2\x82\xff", CloseCode.INVALID_DATA),       # truncated sequence
+        (b"\x80" + b"\x80" * 10 + b"\x00", CloseCode.PROTOCOL_ERROR),  # length prefix too long
     ],
 )
 def test_failures(cls: Type[HixieFraming], data: bytes, code: int) -> None:
@@ -132,7 +125,7 @@ def test_failures(cls: Type[HixieFraming], data: bytes, code: int) -> None:
 def test_text_at_the_limit_passes_and_one_byte_more_fails(cls: Type[HixieFraming]) -> None:
     check(cls, b"\x00" + b"a" * 8 + b"\xff", [Text("a" * 8)], max_message_size=8)
     events = decode(cls, [b"\x00" + b"a" * 9 + b"\xff"], max_message_size=8)
-    assert [(e.code, e.reply) for e in events] == [(MESSAGE_TOO_BIG, ERROR_REPLY[cls])]  # type: ignore
+    assert [(e.code, e.reply) for e in events] == [(CloseCode.MESSAGE_TOO_BIG, ERROR_REPLY[cls])]  # type: ignore
 
 
 @pytest.mark.parametrize("cls", CODECS)
@@ -143,7 +136,7 @@ def test_oversized_text_fails_before_its_end_arrives(cls: Type[HixieFraming]) ->
     assert list(codec.events()) == []
     codec.receive_data(b"a")
     [failed] = list(codec.events())
-    assert isinstance(failed, Failed) and failed.code == MESSAGE_TOO_BIG
+    assert isinstance(failed, Failed) and failed.code == CloseCode.MESSAGE_TOO_BIG
     codec.receive_data(b"\xff\x00more\xff")
     assert list(codec.events()) == []
 
@@ -159,7 +152,7 @@ def test_oversized_text_fails_before_its_end_arrives(cls: Type[HixieFraming]) ->
 )
 def test_oversized_discarded_frames_fail(cls: Type[HixieFraming], data: bytes) -> None:
     events = decode(cls, [data], max_message_size=8)
-    assert events == [Failed(MESSAGE_TOO_BIG, events[0].reason, ERROR_REPLY[cls])]  # type: ignore
+    assert events == [Failed(CloseCode.MESSAGE_TOO_BIG, events[0].reason, ERROR_REPLY[cls])]  # type: ignore
     for chunks in splits(data):
         assert decode(cls, chunks, max_message_size=8) == events
 
@@ -265,7 +258,7 @@ def test_garbage_only_ever_fails(cls, chunks, limit) -> None:
     for event in events[:-1]:
         assert isinstance(event, Text)
     if events and isinstance(events[-1], Failed):
-        assert events[-1].code in (INVALID_DATA, MESSAGE_TOO_BIG, PROTOCOL_ERROR)
+        assert events[-1].code in (CloseCode.INVALID_DATA, CloseCode.MESSAGE_TOO_BIG, CloseCode.PROTOCOL_ERROR)
         assert events[-1].reply == ERROR_REPLY[cls]
 
 

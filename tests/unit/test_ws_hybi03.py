@@ -21,18 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socketio_gevent.websocket.events import (
-    INVALID_DATA,
-    MESSAGE_TOO_BIG,
-    PROTOCOL_ERROR,
-    Binary,
-    Close,
-    Event,
-    Failed,
-    Ping,
-    Pong,
-    Text,
-)
+from socketio_gevent.websocket.codec import CloseCode
+from socketio_gevent.websocket.events import Binary, Close, Event, Failed, Ping, Pong, Text
 from socketio_gevent.websocket.hybi03 import Hybi03Codec, encode_frame
 
 SETTINGS = settings(deadline=None, max_examples=200)
@@ -128,12 +118,12 @@ def test_close_is_answered_with_the_same_body() -> None:
     ],
 )
 def test_protocol_errors(data: bytes) -> None:
-    failed(PROTOCOL_ERROR, data)
+    failed(CloseCode.PROTOCOL_ERROR, data)
 
 
 def test_protocol_errors_are_found_from_the_first_byte() -> None:
     # A bad opcode fails before the length byte arrives.
-    assert decode([b"\x06"]) == [Failed(PROTOCOL_ERROR, "reserved opcode 0x6", EMPTY_CLOSE)]
+    assert decode([b"\x06"]) == [Failed(CloseCode.PROTOCOL_ERROR, "reserved opcode 0x6", EMPTY_CLOSE)]
 
 
 @pytest.mark.parametrize(
@@ -148,7 +138,7 @@ def test_protocol_errors_are_found_from_the_first_byte() -> None:
     ],
 )
 def test_invalid_utf8(data: bytes) -> None:
-    failed(INVALID_DATA, data)
+    failed(CloseCode.INVALID_DATA, data)
 
 
 def test_invalid_utf8_fails_before_the_frame_ends() -> None:
@@ -156,7 +146,7 @@ def test_invalid_utf8_fails_before_the_frame_ends() -> None:
     codec = Hybi03Codec()
     codec.receive_data(b"\x04\x7e\x03\xe8\xc3\x28")
     [event] = list(codec.events())
-    assert isinstance(event, Failed) and event.code == INVALID_DATA
+    assert isinstance(event, Failed) and event.code == CloseCode.INVALID_DATA
 
 
 def test_sizes_at_the_limit_pass() -> None:
@@ -176,7 +166,7 @@ def test_sizes_at_the_limit_pass() -> None:
     ],
 )
 def test_message_too_big_from_the_header(data: bytes) -> None:
-    failed(MESSAGE_TOO_BIG, data, max_message_size=8)
+    failed(CloseCode.MESSAGE_TOO_BIG, data, max_message_size=8)
 
 
 def test_nothing_after_close_or_failed() -> None:
@@ -266,7 +256,7 @@ def test_garbage_only_ever_fails(chunks: List[bytes], limit: int) -> None:
     for event in events[:-1]:
         assert isinstance(event, (Text, Binary, Ping, Pong))
     if events and isinstance(events[-1], Failed):
-        assert events[-1].code in (INVALID_DATA, MESSAGE_TOO_BIG, PROTOCOL_ERROR)
+        assert events[-1].code in (CloseCode.INVALID_DATA, CloseCode.MESSAGE_TOO_BIG, CloseCode.PROTOCOL_ERROR)
         assert events[-1].reply == EMPTY_CLOSE
 
 

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from socketio_gevent.websocket.deflate import DeflateParams
-from socketio_gevent.websocket.events import (INVALID_DATA, MESSAGE_TOO_BIG, PROTOCOL_ERROR,
-                                              Binary, Close, Event, Failed, Ping, Pong, Text)
+from socketio_gevent.websocket.codec import CloseCode
+from socketio_gevent.websocket.events import Binary, Close, Event, Failed, Ping, Pong, Text
 from socketio_gevent.websocket.rfc6455 import RFC6455Codec, valid_close_code
 
 MASK = bytes.fromhex("37fa213d")  # the RFC 6455 §5.7 masking key
@@ -222,40 +222,40 @@ def test_multibyte_character_split_across_fragments() -> None:
 
 FAILURES = [
     # RSV bits without an extension that defines them (§5.2)
-    ("rsv1 without deflate", frame(1, HELLO, rsv=0x40), PROTOCOL_ERROR),
-    ("rsv2", frame(1, HELLO, rsv=0x20), PROTOCOL_ERROR),
-    ("rsv3", frame(1, HELLO, rsv=0x10), PROTOCOL_ERROR),
-    ("rsv on ping", frame(9, rsv=0x40), PROTOCOL_ERROR),
+    ("rsv1 without deflate", frame(1, HELLO, rsv=0x40), CloseCode.PROTOCOL_ERROR),
+    ("rsv2", frame(1, HELLO, rsv=0x20), CloseCode.PROTOCOL_ERROR),
+    ("rsv3", frame(1, HELLO, rsv=0x10), CloseCode.PROTOCOL_ERROR),
+    ("rsv on ping", frame(9, rsv=0x40), CloseCode.PROTOCOL_ERROR),
     # reserved opcodes
-    *[("opcode %d" % op, frame(op, HELLO), PROTOCOL_ERROR) for op in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15)],
+    *[("opcode %d" % op, frame(op, HELLO), CloseCode.PROTOCOL_ERROR) for op in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15)],
     # control frames (§5.5)
-    ("fragmented ping", frame(9, fin=False), PROTOCOL_ERROR),
-    ("fragmented close", frame(8, fin=False), PROTOCOL_ERROR),
-    ("fragmented pong", frame(10, fin=False), PROTOCOL_ERROR),
-    ("126-byte ping", frame(9, b"x" * 126), PROTOCOL_ERROR),
-    ("126-byte close", frame(8, b"\x03\xe8" + b"x" * 124), PROTOCOL_ERROR),
+    ("fragmented ping", frame(9, fin=False), CloseCode.PROTOCOL_ERROR),
+    ("fragmented close", frame(8, fin=False), CloseCode.PROTOCOL_ERROR),
+    ("fragmented pong", frame(10, fin=False), CloseCode.PROTOCOL_ERROR),
+    ("126-byte ping", frame(9, b"x" * 126), CloseCode.PROTOCOL_ERROR),
+    ("126-byte close", frame(8, b"\x03\xe8" + b"x" * 124), CloseCode.PROTOCOL_ERROR),
     # fragmentation (§5.4)
-    ("lone continuation", frame(0, HELLO), PROTOCOL_ERROR),
-    ("text inside text", frame(1, b"a", fin=False) + frame(1, b"b"), PROTOCOL_ERROR),
-    ("binary inside text", frame(1, b"a", fin=False) + frame(2, b"b"), PROTOCOL_ERROR),
-    ("continuation after the end", frame(1, b"a") + frame(0, b"b"), PROTOCOL_ERROR),
+    ("lone continuation", frame(0, HELLO), CloseCode.PROTOCOL_ERROR),
+    ("text inside text", frame(1, b"a", fin=False) + frame(1, b"b"), CloseCode.PROTOCOL_ERROR),
+    ("binary inside text", frame(1, b"a", fin=False) + frame(2, b"b"), CloseCode.PROTOCOL_ERROR),
+    ("continuation after the end", frame(1, b"a") + frame(0, b"b"), CloseCode.PROTOCOL_ERROR),
     # length encoding (§5.2: "the minimal number of bytes MUST be used")
-    ("125 in 16 bits", b"\x82\xfe\x00\x7d" + MASK + b"x" * 125, PROTOCOL_ERROR),
-    ("0 in 16 bits", b"\x82\xfe\x00\x00" + MASK, PROTOCOL_ERROR),
-    ("65535 in 64 bits", b"\x82\xff" + (65535).to_bytes(8, "big") + MASK, PROTOCOL_ERROR),
-    ("5 in 64 bits", b"\x82\xff" + (5).to_bytes(8, "big") + MASK + b"x" * 5, PROTOCOL_ERROR),
-    ("64-bit high bit", b"\x82\xff\x80" + bytes(7), PROTOCOL_ERROR),
+    ("125 in 16 bits", b"\x82\xfe\x00\x7d" + MASK + b"x" * 125, CloseCode.PROTOCOL_ERROR),
+    ("0 in 16 bits", b"\x82\xfe\x00\x00" + MASK, CloseCode.PROTOCOL_ERROR),
+    ("65535 in 64 bits", b"\x82\xff" + (65535).to_bytes(8, "big") + MASK, CloseCode.PROTOCOL_ERROR),
+    ("5 in 64 bits", b"\x82\xff" + (5).to_bytes(8, "big") + MASK + b"x" * 5, CloseCode.PROTOCOL_ERROR),
+    ("64-bit high bit", b"\x82\xff\x80" + bytes(7), CloseCode.PROTOCOL_ERROR),
     # masking (§5.1)
-    ("unmasked client frame", frame(1, HELLO, mask=None), PROTOCOL_ERROR),
-    ("unmasked client ping", frame(9, mask=None), PROTOCOL_ERROR),
+    ("unmasked client frame", frame(1, HELLO, mask=None), CloseCode.PROTOCOL_ERROR),
+    ("unmasked client ping", frame(9, mask=None), CloseCode.PROTOCOL_ERROR),
     # UTF-8 (§8.1)
-    ("invalid UTF-8", frame(1, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"), INVALID_DATA),
-    ("truncated UTF-8", frame(1, b"abc\xe2\x82"), INVALID_DATA),
-    ("truncated UTF-8 in fragments", frame(1, b"abc\xe2", fin=False) + frame(0, b"\x82"), INVALID_DATA),
-    ("overlong", frame(1, b"\xc0\xaf"), INVALID_DATA),
+    ("invalid UTF-8", frame(1, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"), CloseCode.INVALID_DATA),
+    ("truncated UTF-8", frame(1, b"abc\xe2\x82"), CloseCode.INVALID_DATA),
+    ("truncated UTF-8 in fragments", frame(1, b"abc\xe2", fin=False) + frame(0, b"\x82"), CloseCode.INVALID_DATA),
+    ("overlong", frame(1, b"\xc0\xaf"), CloseCode.INVALID_DATA),
     # close frames (§5.5.1, §7.4)
-    ("1-byte close", frame(8, b"\x03"), PROTOCOL_ERROR),
-    ("bad close reason", frame(8, b"\x03\xe8\xff"), INVALID_DATA),
+    ("1-byte close", frame(8, b"\x03"), CloseCode.PROTOCOL_ERROR),
+    ("bad close reason", frame(8, b"\x03\xe8\xff"), CloseCode.INVALID_DATA),
 ]
 
 
@@ -277,7 +277,7 @@ def test_failures(name: str, wire: bytes, code: int) -> None:
 
 def test_masked_server_frame_fails_on_the_client() -> None:
     (failed,) = decode(frame(1, HELLO), make=client)
-    assert isinstance(failed, Failed) and failed.code == PROTOCOL_ERROR
+    assert isinstance(failed, Failed) and failed.code == CloseCode.PROTOCOL_ERROR
     # the client's error close is masked
     assert failed.reply[0] == 0x88 and failed.reply[1] & 0x80
     assert failed.reply[2:6] == MASK
@@ -294,12 +294,12 @@ def test_too_big_is_detected_from_the_header() -> None:
     codec = server(max_message_size=100)
     codec.receive_data(b"\x82\xfe\x00\xc8")  # 200 bytes declared; no mask, no payload yet
     (failed,) = codec.events()
-    assert isinstance(failed, Failed) and failed.code == MESSAGE_TOO_BIG
-    assert close_code(failed.reply) == MESSAGE_TOO_BIG
+    assert isinstance(failed, Failed) and failed.code == CloseCode.MESSAGE_TOO_BIG
+    assert close_code(failed.reply) == CloseCode.MESSAGE_TOO_BIG
     # a 2**62-byte header is refused without waiting for (or buffering) it
     codec = server()
     codec.receive_data(b"\x82\xff" + (1 << 62).to_bytes(8, "big"))
-    assert [e.code for e in codec.events()] == [MESSAGE_TOO_BIG]  # type: ignore[union-attr]
+    assert [e.code for e in codec.events()] == [CloseCode.MESSAGE_TOO_BIG]  # type: ignore[union-attr]
 
 
 def test_too_big_counts_all_fragments() -> None:
@@ -309,7 +309,7 @@ def test_too_big_counts_all_fragments() -> None:
     codec.receive_data(frame(2, b"x" * 60, fin=False) + frame(9, b"ping"))
     assert list(codec.events()) == [Ping(b"ping")]
     codec.receive_data(b"\x80\xa9")  # continuation declaring 41 more bytes
-    assert [e.code for e in codec.events()] == [MESSAGE_TOO_BIG]  # type: ignore[union-attr]
+    assert [e.code for e in codec.events()] == [CloseCode.MESSAGE_TOO_BIG]  # type: ignore[union-attr]
     # control frames do not count, and the limit resets per message
     wire = (frame(2, b"x" * 100) + frame(9, b"p" * 100) + frame(1, b"a" * 60, fin=False)
             + frame(0, b"b" * 40))
@@ -323,7 +323,7 @@ def test_invalid_utf8_fails_before_the_final_fragment() -> None:
     codec.receive_data(frame(1, "\u03ba\u1f79\u03c3\u03bc\u03b5".encode() + b"\xf4", fin=False))
     assert list(codec.events()) == []
     codec.receive_data(frame(0, b"\x90", fin=False))
-    assert [e.code for e in codec.events()] == [INVALID_DATA]  # type: ignore[union-attr]
+    assert [e.code for e in codec.events()] == [CloseCode.INVALID_DATA]  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("bad", [b"\xf4\x90", b"\xed\xa0", b"\xc0", b"\xff", b"\xe0\x80"])
@@ -335,7 +335,7 @@ def test_invalid_utf8_fails_mid_frame(bad: bytes) -> None:
     codec.receive_data(wire[:cut - len(bad)])
     assert list(codec.events()) == []
     codec.receive_data(wire[cut - len(bad):cut])
-    assert [e.code for e in codec.events()] == [INVALID_DATA]  # type: ignore[union-attr]
+    assert [e.code for e in codec.events()] == [CloseCode.INVALID_DATA]  # type: ignore[union-attr]
 
 
 # --------------------------------------------------------------------------
@@ -362,8 +362,8 @@ def test_valid_close_is_echoed(code: int) -> None:
 @pytest.mark.parametrize("code", BAD_CODES)
 def test_invalid_close_code(code: int) -> None:
     (failed,) = decode(frame(8, struct.pack("!H", code)))
-    assert isinstance(failed, Failed) and failed.code == PROTOCOL_ERROR
-    assert close_code(failed.reply) == PROTOCOL_ERROR
+    assert isinstance(failed, Failed) and failed.code == CloseCode.PROTOCOL_ERROR
+    assert close_code(failed.reply) == CloseCode.PROTOCOL_ERROR
 
 
 def test_empty_close_is_answered_with_an_empty_close() -> None:

@@ -1,34 +1,41 @@
-"""A small event emitter shared by Listener, Client and Realm.
+"""A small event emitter shared by Listener, Client, Realm and the Python client.
 
-Why our own: handlers are user code, and a handler that raises must be logged
-and must not break the transport that delivered the event, nor the other
-handlers of the same event. ``on`` also works as a decorator.
+Why our own: handlers are user code, and a handler that raises must be
+logged (to the ``log`` the application configured) and must not break the
+transport that delivered the event, nor the other handlers of the same
+event. ``on`` also works as a decorator.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
+from .log import DEFAULT_LOGGER
+
+Handler = Callable[..., Any]
+
 
 class EventEmitter:
-    def __init__(self) -> None:
-        self._handlers: Dict[str, List[Callable]] = {}
+    def __init__(self, log: Any = None) -> None:
+        self._handlers: Dict[str, List[Handler]] = {}
+        #: Where errors raised by handlers are logged.
+        self.log: Any = log if log is not None else DEFAULT_LOGGER
 
-    def on(self, event: str, fn: Optional[Callable] = None) -> Any:
+    def on(self, event: str, fn: Optional[Handler] = None) -> Any:
         """Register ``fn`` for ``event``; without ``fn``, return a decorator."""
         if fn is None:
-            def decorator(f: Callable) -> Callable:
+            def decorator(f: Handler) -> Handler:
                 self.add_listener(event, f)
                 return f
             return decorator
         self.add_listener(event, fn)
         return fn
 
-    def add_listener(self, event: str, fn: Callable) -> None:
+    def add_listener(self, event: str, fn: Handler) -> None:
         if not callable(fn):
             raise TypeError("handler for %r is not callable" % event)
         self._handlers.setdefault(event, []).append(fn)
 
-    def remove_listener(self, event: str, fn: Callable) -> None:
+    def remove_listener(self, event: str, fn: Handler) -> None:
         handlers = self._handlers.get(event, [])
         if fn in handlers:
             handlers.remove(fn)
@@ -45,9 +52,4 @@ class EventEmitter:
             try:
                 fn(*args)
             except Exception:  # user code: log it, keep the transport alive
-                self._log_handler_error(event)
-
-    def _log_handler_error(self, event: str) -> None:
-        from .log import DEFAULT_LOGGER
-
-        DEFAULT_LOGGER.exception("handler for %r raised", event)
+                self.log.exception("handler for %r raised", event)

@@ -4,7 +4,13 @@ Why not ``http.client``: it uses the stdlib socket, which blocks the whole
 process unless gevent's monkey-patching is on, and a library must not
 require that of the program using it. This client does only what the
 polling transports need: one request at a time per connection, bodies by
-``Content-Length`` or chunked, reconnect when a kept-alive socket was closed.
+``Content-Length`` or chunked.
+
+A kept-alive socket may have been closed by the server meanwhile. An
+idempotent request (GET, HEAD, OPTIONS) that fails on such a socket is sent
+again on a new one. A POST is never sent twice (the server may have acted
+on the first, and a message would arrive twice): it is sent only on a
+socket checked to be still open, and a failure is the caller's to handle.
 """
 from __future__ import annotations
 
@@ -21,7 +27,11 @@ class Response(NamedTuple):
 
 
 class HTTPError(OSError):
-    pass
+    """The server's answer was not HTTP, or was cut short."""
+
+
+#: Methods a client may send again after a failure (RFC 9110 §9.2.2).
+IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
 class HTTPConnection:
@@ -55,21 +65,41 @@ class HTTPConnection:
         headers: Optional[List[Tuple[str, str]]] = None,
         timeout: Optional[float] = None,
     ) -> Response:
-        """Send one request and read its response; retried once on a stale socket."""
+        """Send one request and read its response.
+
+        An idempotent request that fails on a reused socket is retried once
+        on a new one; any other failure raises ``OSError``.
+        """
         head = "%s %s HTTP/1.1\r\nHost: %s:%d\r\n" % (method, path, self.host, self.port)
         for name, value in headers or []:
             head += "%s: %s\r\n" % (name, value)
         if body or method in ("POST", "PUT"):
             head += "Content-Length: %d\r\n" % len(body)
         data = (head + "\r\n").encode("latin-1") + body
+        if method not in IDEMPOTENT and self._sock is not None and self._dropped():
+            self.close()
         reused = self._sock is not None
         try:
             return self._exchange(data, timeout)
-        except (OSError, HTTPError):
+        except OSError:
             self.close()
-            if not reused:
+            if not reused or method not in IDEMPOTENT:
                 raise
         return self._exchange(data, timeout)
+
+    def _dropped(self) -> bool:
+        """Has the server closed the kept-alive socket? (A non-blocking peek.)"""
+        assert self._sock is not None
+        previous = self._sock.gettimeout()
+        self._sock.settimeout(0.0)
+        try:
+            return not self._sock.recv(1, _stdsocket.MSG_PEEK)  # EOF, or bytes nobody asked for
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        finally:
+            self._sock.settimeout(previous)
 
     def _exchange(self, data: bytes, timeout: Optional[float]) -> Response:
         if self._sock is None:

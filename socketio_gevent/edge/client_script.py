@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 
-from . import http
+from . import responses
 
-CLIENT_PATH = os.path.join(os.path.dirname(__file__), "static", "socket.io.js")
+CLIENT_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "static", "socket.io.js")
 _cache: Optional[Tuple[bytes, str]] = None
 
 
@@ -27,21 +27,21 @@ def _load() -> Optional[Tuple[bytes, str]]:
     return _cache
 
 
-def serve_client(environ: dict, start_response: http.StartResponse) -> Iterable[bytes]:
+def serve(environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
     if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
-        return http.error(start_response, 405, "method not allowed", [("Allow", "GET, HEAD")])
+        return responses.error(start_response, 405, "method not allowed", [("Allow", "GET, HEAD")])
     loaded = _load()
     if loaded is None:
-        return http.error(start_response, 404, "browser client not installed")
+        return responses.error(start_response, 404, "browser client not installed")
     body, etag = loaded
     headers = [("ETag", etag), ("Cache-Control", "no-cache")]
     match = environ.get("HTTP_IF_NONE_MATCH", "")
     if etag in [m.strip() for m in match.split(",")] or match.strip() == "*":
-        return http.respond(start_response, 304, headers)
+        return responses.respond(start_response, 304, headers)
     headers += [
         ("Content-Type", "application/javascript; charset=UTF-8"),
         ("Content-Length", str(len(body))),
     ]
     if environ.get("REQUEST_METHOD") == "HEAD":
-        return http.respond(start_response, 200, headers)
-    return http.respond(start_response, 200, headers, body)
+        return responses.respond(start_response, 200, headers)
+    return responses.respond(start_response, 200, headers, body)

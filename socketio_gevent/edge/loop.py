@@ -1,17 +1,20 @@
-"""Timers for close timeouts and heartbeats, on the gevent loop's own heap.
+"""Helpers on the gevent loop itself: timers, the idle gate, one helper per hub.
 
-Why not a greenlet per session: an idle session would then cost a greenlet
-stack just to sleep. A loop timer is a small C watcher on the event loop's
-timer heap, so thousands of sessions share one scheduler. Callbacks run in
-the hub: they must not block (they set events or spawn work).
+Why loop timers and not a greenlet per session: an idle session would then
+cost a greenlet stack just to sleep. A loop timer is a small C watcher on
+the loop's own heap, so thousands of sessions share one scheduler.
+Callbacks run in the hub: they must not block (they set events, write
+without waiting, or spawn work).
 """
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Tuple, Type, TypeVar
+import weakref
+from typing import Any, Callable, Dict, List, Optional, Type, TypeVar
 
 import gevent
 from gevent.event import Event
+from gevent.monkey import get_original
 
 T = TypeVar("T")
 
@@ -23,14 +26,19 @@ def close_watcher(watcher: Any) -> None:
         watcher.close()
 
 
+def now() -> float:
+    """The loop's clock (monotonic seconds, as loop timers count them)."""
+    return gevent.get_hub().loop.now()  # type: ignore[no-any-return]
+
+
 class Timer:
-    """A one-shot timer; ``cancel`` is idempotent."""
+    """A one-shot loop timer; ``cancel`` is idempotent."""
 
     __slots__ = ("_watcher",)
 
     def __init__(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         loop = gevent.get_hub().loop
-        self._watcher = loop.timer(max(delay, 0.0))
+        self._watcher: Any = loop.timer(max(delay, 0.0))
         self._watcher.start(self._fire, fn, args)
 
     def _fire(self, fn: Callable[..., Any], args: tuple) -> None:
@@ -68,8 +76,8 @@ class IdleGate:
     """
 
     def __init__(self) -> None:
-        self.hub = gevent.get_hub()
-        self._idle = self.hub.loop.idle()
+        self.loop = gevent.get_hub().loop
+        self._idle = self.loop.idle()
         self._cap: Any = None
         self._waiting: List[Callable[[], Any]] = []
         self.busy = False
@@ -82,7 +90,7 @@ class IdleGate:
         event = Event()
         self._waiting.append(event.set)
         if self._cap is None:
-            self._cap = self.hub.loop.timer(cap)
+            self._cap = self.loop.timer(cap)
             self._cap.start(self._open)
         if not self.busy and not self._idle.active:
             self._idle.start(self._open)
@@ -107,21 +115,38 @@ class IdleGate:
             wake()
 
 
-_per_hub: Dict[Tuple[type, int], Any] = {}
+class _PerHub:
+    """This thread's helpers, and (weakly) the hub they were made for."""
+
+    def __init__(self) -> None:
+        self.hub: Optional["weakref.ReferenceType[Any]"] = None
+        self.helpers: Dict[type, Any] = {}
+
+
+#: One slot per OS thread: the original ``threading.local``, since a
+#: monkey-patched one is per greenlet. A thread's helpers go with it.
+_threads = get_original("_thread", "_local")()
 
 
 def per_hub(cls: Type[T]) -> T:
-    """The one ``cls()`` of the current thread's hub (it keeps ``.hub``).
+    """The one ``cls()`` of the current thread's hub.
 
-    Loop-level helpers hold watchers of one loop, so each hub (thread) gets
-    its own; a hub that was destroyed and whose id was reused gets a new one.
+    Loop-level helpers hold watchers of one loop, so each hub gets its own.
+    Nothing here keeps a hub alive: helpers are kept per thread and the hub
+    only weakly, so a hub that is destroyed (and replaced) in a thread gets
+    new helpers, and a thread that ends takes its helpers with it.
     """
     hub = gevent.get_hub()
-    key = (cls, id(hub))
-    found = _per_hub.get(key)
-    if found is None or found.hub is not hub:
-        found = _per_hub[key] = cls()
-    return found
+    slot: Optional[_PerHub] = getattr(_threads, "slot", None)
+    if slot is None:
+        slot = _threads.slot = _PerHub()
+    if slot.hub is None or slot.hub() is not hub:
+        slot.hub = weakref.ref(hub)
+        slot.helpers = {}
+    helper = slot.helpers.get(cls)
+    if helper is None:
+        helper = slot.helpers[cls] = cls()
+    return helper  # type: ignore[no-any-return]
 
 
 def idle_gate() -> IdleGate:

@@ -1,14 +1,16 @@
-"""Small WSGI helpers shared by the middleware and the runners.
+"""WSGI responses and request bodies, shared by the middleware and the transports.
 
 Every refusal goes out through :func:`error` so that a client, a proxy log
 and a person reading either all see the same one-line reason.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from ..protocol.errors import ProtocolError
 
 Headers = List[Tuple[str, str]]
-StartResponse = Callable[..., object]
+StartResponse = Callable[..., Any]
 
 REASONS = {
     200: "OK",
@@ -20,7 +22,9 @@ REASONS = {
     405: "Method Not Allowed",
     413: "Payload Too Large",
     426: "Upgrade Required",
+    500: "Internal Server Error",
     501: "Not Implemented",
+    503: "Service Unavailable",
 }
 
 
@@ -53,27 +57,37 @@ def error(
 
 
 class BodyTooLarge(Exception):
-    pass
+    """A request body over ``max_message_size``: answered ``413``."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
 
 
-def read_body(environ: dict, limit: int) -> bytes:
-    """The request body, at most ``limit`` bytes; larger raises :class:`BodyTooLarge`.
+def read_body(environ: Dict[str, Any], limit: int) -> bytes:
+    """The request body, at most ``limit`` bytes.
 
-    A declared ``Content-Length`` over the limit is refused before reading.
+    A declared ``Content-Length`` over the limit is refused before reading
+    (:class:`BodyTooLarge`); a malformed one, or broken chunked framing, is
+    a :class:`ProtocolError`. Socket errors propagate as ``OSError``.
     """
-    stream = environ["wsgi.input"]
     declared = environ.get("CONTENT_LENGTH")
     if declared:
-        try:
-            length = int(declared)
-        except ValueError:
-            length = -1
-        if length < 0:
-            raise ValueError("invalid Content-Length")
+        if not (declared.isascii() and declared.isdigit()):
+            raise ProtocolError("invalid Content-Length")
+        length = int(declared)
         if length > limit:
             raise BodyTooLarge(length)
-        return stream.read(length)
-    body = stream.read(limit + 1)
+        return _read(environ, length)
+    body = _read(environ, limit + 1)
     if len(body) > limit:
         raise BodyTooLarge(len(body))
     return body
+
+
+def _read(environ: Dict[str, Any], size: int) -> bytes:
+    try:
+        data: bytes = environ["wsgi.input"].read(size)
+    except ValueError as exc:  # pywsgi's answer to bad chunk headers
+        raise ProtocolError("malformed request body: %s" % exc) from None
+    return data

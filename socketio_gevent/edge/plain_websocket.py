@@ -16,12 +16,13 @@ Example::
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, Optional, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Union
 
-from . import http
-from .websocket import handshake
-from .websocket.events import Binary, Close, Event, Failed, Text
-from .wsconnection import HandshakeFailed, WebSocketConnection, upgrade
+from ..protocol.options import Options
+from ..websocket import handshake
+from ..websocket.events import Binary, Close, Event, Failed, Text
+from . import responses
+from .connection import HandshakeFailed, WebSocketConnection, upgrade
 
 
 class WebSocketError(OSError):
@@ -35,7 +36,7 @@ def is_upgrade(environ: dict) -> bool:
 class WebSocket:
     """The ``wsgi.websocket`` object (gevent-websocket's interface)."""
 
-    def __init__(self, environ: dict, connection: WebSocketConnection, log: Any) -> None:
+    def __init__(self, environ: Dict[str, Any], connection: WebSocketConnection, log: Any) -> None:
         self.environ = environ
         self.connection = connection
         self.log = log
@@ -74,8 +75,12 @@ class WebSocket:
     read_message = receive
 
     def send(self, message: Union[str, bytes, bytearray, memoryview], binary: Optional[bool] = None) -> None:
-        """Send text (``str``) or binary (``bytes``); ``binary`` forces the kind."""
-        if self.connection.closed:
+        """Send text (``str``) or binary (``bytes``); ``binary`` forces the kind.
+
+        Returns once the socket has taken the bytes (as gevent-websocket's
+        does), so a sender cannot outrun a slow reader without bound.
+        """
+        if not self.connection.writable:
             raise WebSocketError("the WebSocket is closed")
         if binary is None:
             binary = not isinstance(message, str)
@@ -90,6 +95,7 @@ class WebSocket:
             sent = self.connection.send_text(text)
         if not sent:
             raise WebSocketError("the WebSocket is closed")
+        self.connection.wait_drained()
 
     def close(self, code: int = 1000, message: Union[bytes, str] = b"") -> None:
         reason = message.decode("utf-8", "replace") if isinstance(message, (bytes, bytearray)) else message
@@ -105,15 +111,15 @@ def _no_start_response(status: str, headers: Any, exc_info: Any = None) -> Calla
 
 def serve_plain(
     app: Callable[..., Iterable[bytes]],
-    environ: dict,
-    start_response: http.StartResponse,
-    options: Any,
+    environ: Dict[str, Any],
+    start_response: responses.StartResponse,
+    options: Options,
     log: Any,
 ) -> Iterable[bytes]:
     """Handshake, then run ``app`` with ``environ["wsgi.websocket"]`` set."""
     accept = handshake.negotiate(environ, deflate=options.websocket_deflate)
     if isinstance(accept, handshake.Refuse):
-        return http.error(start_response, accept.status, accept.reason, accept.headers)
+        return responses.error(start_response, accept.status, accept.reason, accept.headers)
     try:
         connection = upgrade(environ, start_response, accept, options.max_message_size, options.handshake_timeout)
     except HandshakeFailed as exc:
@@ -130,4 +136,5 @@ def serve_plain(
     finally:
         if not connection.closed:
             ws.close()
+        connection.release()
     return []

@@ -27,9 +27,9 @@ from gevent.event import Event
 from gevent.lock import Semaphore
 from gevent.queue import Empty, Queue
 
-from .events import EventEmitter
-from .httpclient import HTTPConnection
-from .protocol.framing import (
+from ..api.emitter import EventEmitter
+from ..protocol.errors import ProtocolError
+from ..protocol.framing import (
     DISCONNECT,
     DISCONNECT_FRAME,
     HEARTBEAT,
@@ -37,15 +37,15 @@ from .protocol.framing import (
     SESSION_ID,
     Decoder,
     Frame,
-    ProtocolError,
     decode_body,
     encode_frame,
     encode_message,
 )
-from .websocket import deflate
-from .websocket.events import Binary, Close, Failed, Ping, Text
-from .websocket.handshake import accept_key
-from .websocket.rfc6455 import RFC6455Codec
+from ..websocket import deflate
+from ..websocket.events import Binary, Close, Failed, Ping, Text
+from ..websocket.handshake import accept_key
+from ..websocket.rfc6455 import RFC6455Codec
+from .http import HTTPConnection
 
 Received = Tuple[Any, Dict[str, Optional[str]]]
 TRANSPORTS = ("xhr-polling", "websocket")
@@ -66,8 +66,9 @@ class SocketClient(EventEmitter):
         headers: Optional[Mapping[str, str]] = None,
         timeout: float = 30.0,
         deflate: bool = True,
+        log: Any = None,
     ) -> None:
-        super().__init__()
+        super().__init__(log)
         if transport not in TRANSPORTS:
             raise ValueError("the Python client speaks %s (got %r)" % (", ".join(TRANSPORTS), transport))
         parts = urlsplit(url)
@@ -168,9 +169,10 @@ class SocketClient(EventEmitter):
         while not self._closed.is_set():
             try:
                 response = self._poller.request("GET", self._path(self.session_id or ""), headers=self.headers)
-            except OSError:
+            except OSError as exc:
                 if self._closed.is_set():
                     return
+                self.log.info("poll failed (%s); polling again", exc)
                 gevent.sleep(0.5)
                 continue
             if response.status != 200:
@@ -178,14 +180,17 @@ class SocketClient(EventEmitter):
                 return
             try:
                 self._handle_frames(Decoder().feed(response.body.decode("utf-8")))
-            except (ProtocolError, UnicodeDecodeError):
-                self._lost("malformed payload from the server")
+            except (ProtocolError, UnicodeDecodeError) as exc:
+                reason = "malformed payload from the server: %s" % exc
+                self.log.warning("%s", reason)
+                self._lost(reason)
                 return
 
     def _ws_loop(self) -> None:
         assert self._codec is not None
         decoder = Decoder()
         codec = self._codec
+        reason = "connection closed"
         try:
             while True:
                 data = self._rfile.read1(65536)
@@ -200,12 +205,23 @@ class SocketClient(EventEmitter):
                     elif isinstance(event, Ping):
                         self._ws_write(codec.send_pong(event.payload))
                     elif isinstance(event, (Close, Failed)):
+                        if isinstance(event, Failed):
+                            reason = "websocket failed: %s" % event.reason
+                            self.log.warning("%s", reason)
                         self._ws_write(event.reply)
                         return
-        except (OSError, ValueError, ProtocolError):
-            pass
+        except OSError as exc:
+            if not self._closed.is_set():
+                reason = "connection lost: %s" % exc
+                self.log.info("%s", reason)
+        except ProtocolError as exc:
+            reason = "malformed payload from the server: %s" % exc.reason
+            self.log.warning("%s", reason)
+        except ValueError:
+            if not self._closed.is_set():
+                raise  # reading a closed file is only expected after close()
         finally:
-            self._lost("connection closed")
+            self._lost(reason)
 
     def _handle_frames(self, frames: "list[Frame]") -> None:
         for frame in frames:
@@ -215,9 +231,15 @@ class SocketClient(EventEmitter):
             elif frame.type == MESSAGE:
                 self._deliver(decode_body(frame.data))
             elif frame.type == HEARTBEAT:
-                gevent.spawn(self._send_payload, encode_frame(HEARTBEAT, frame.data))
+                gevent.spawn(self._echo_heartbeat, encode_frame(HEARTBEAT, frame.data))
             elif frame.type == DISCONNECT:
                 self._lost("disconnected by the server")
+
+    def _echo_heartbeat(self, frame: str) -> None:
+        try:
+            self._send_payload(frame)
+        except OSError as exc:  # the reader notices the loss and reports it
+            self.log.info("heartbeat echo not sent: %s", exc)
 
     def _deliver(self, received: Received) -> None:
         self._inbox.put(received)
@@ -282,8 +304,8 @@ class SocketClient(EventEmitter):
         if self.connected:
             try:
                 self._send_payload(DISCONNECT_FRAME)
-            except OSError:
-                pass
+            except OSError as exc:
+                self.log.info("0:0:, not sent, the connection is gone: %s", exc)
             finally:
                 self._lost("client disconnected")
         self.close()

@@ -1,43 +1,65 @@
-"""The pywsgi handler: TCP_NODELAY and a deadline on request headers.
+"""The pywsgi handler: its listener's deadlines, the inline Flash policy, leaner requests.
 
-Why a handler at all (pywsgi otherwise does everything we need):
+A handler class is bound to one listener (:meth:`SocketIOHandler.bound`,
+which ``listen()`` and :class:`~socketio_gevent.edge.middleware.SocketIOMiddleware`
+do), so its deadline and its policy answer follow that listener's options
+whatever wraps the middleware. Why a handler at all (pywsgi otherwise does
+everything we need):
 
-- The inline Flash policy answer (§4.4): the first bytes of every new
-  connection are peeked before HTTP parsing; ``<`` cannot start a request
-  line, so nothing HTTP is slowed down by the check.
+- The inline Flash policy answer (docs/protocol.rst §4.4): the first bytes
+  of every new connection are peeked before HTTP parsing; ``<`` cannot
+  start a request line, so nothing HTTP is slowed down by the check.
 - TCP_NODELAY on every accepted socket: a keep-alive poll writes a small
   response right after reading a small request, which is the exact pattern
   where Nagle's algorithm and delayed ACKs stall for ~40 ms.
-- Request headers read by :mod:`socketio_gevent.headers` (pywsgi's
-  ``email``-based parser was 15 % of a long-polling profile).
+- Request headers read by :mod:`socketio_gevent.protocol.request_headers`
+  (pywsgi's ``email``-based parser was 15 % of a long-polling profile).
 - ``handshake_timeout`` (§6): a client that opens a connection and sends
   its headers one byte a minute must not hold a greenlet and a socket
   forever. The deadline covers the request line and headers (an idle
   keep-alive connection is closed after it too); the body and long polls
   are not limited by it. Late headers get ``400`` and a logged reason.
+- The request's socket in the environ (``socketio_gevent.socket``): an
+  upgrade takes it over (``socketio_gevent.edge.connection``).
+
+pywsgi names this module overrides or reads are listed in
+``tests/unit/test_gevent_names.py``, which fails if gevent drops one.
 """
 from __future__ import annotations
 
+import logging
 import socket
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional, Type
 
 from gevent import pywsgi
 from gevent.pywsgi import WSGIHandler
 
-from .flashpolicy import reply_for
-from .headers import RequestHeaders
-from .policy import POLICY_REQUEST
+from ..protocol.flash_policy import POLICY_REQUEST
+from ..protocol.request_headers import RequestHeaders
+from .flash_server import reply_for
+from .peer import SOCKET_KEY
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..api.listener import Listener
+
+#: The deadline of an unbound handler (the default of the option).
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 #: pywsgi's stand-in when the server was given ``log=None``.
 _NOOP_LOG: Any = getattr(pywsgi, "_NoopLog", ())
 RFILE_BUFFER = 2048
+_log = logging.getLogger("socketio_gevent")
+_warned_unbound = False
 
 
-def _handshake_timeout(server: Any) -> Optional[float]:
-    listener = getattr(getattr(server, "application", None), "listener", None)
-    options = getattr(listener, "options", None)
-    return options.handshake_timeout if options is not None else DEFAULT_HANDSHAKE_TIMEOUT
+def _warn_unbound() -> None:
+    global _warned_unbound
+    if not _warned_unbound:
+        _warned_unbound = True
+        _log.warning(
+            "SocketIOHandler is not bound to a listener: handshake_timeout is %s s and Flash "
+            "policy requests are refused; use SocketIOMiddleware(app, listener).handler_class",
+            DEFAULT_HANDSHAKE_TIMEOUT,
+        )
 
 
 class _SendFirstSocket:
@@ -65,10 +87,18 @@ class _SendFirstSocket:
 
 
 class SocketIOHandler(WSGIHandler):
+    #: The listener whose options this handler follows (see :meth:`bound`).
+    listener: Optional["Listener"] = None
+
+    @classmethod
+    def bound(cls, listener: "Listener") -> Type["SocketIOHandler"]:
+        """This handler class, following ``listener``'s options."""
+        return type(cls.__name__, (cls,), {"listener": listener, "__module__": cls.__module__})
+
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except (OSError, AttributeError):
+        except OSError:
             pass  # not TCP (a UNIX socket): nothing to tune
         self.raw_socket = sock
         if rfile is None:
@@ -78,11 +108,19 @@ class SocketIOHandler(WSGIHandler):
             rfile = sock.makefile("rb", RFILE_BUFFER)
         super().__init__(_SendFirstSocket(sock), address, server, rfile)
 
+    @property
+    def handshake_timeout(self) -> Optional[float]:
+        listener = self.listener
+        if listener is None:
+            _warn_unbound()
+            return DEFAULT_HANDSHAKE_TIMEOUT
+        return listener.options.handshake_timeout
+
     def read_requestline(self) -> str:
-        self.socket.settimeout(_handshake_timeout(self.server))
+        self.socket.settimeout(self.handshake_timeout)
         if self.rfile.peek(1)[:1] == b"<":
             return self._answer_policy_request()
-        return super().read_requestline()
+        return super().read_requestline()  # type: ignore[no-any-return]
 
     def _answer_policy_request(self) -> str:
         """Flash asks ``<policy-file-request/>\\0`` on the main port too (§4.4)."""
@@ -97,21 +135,24 @@ class SocketIOHandler(WSGIHandler):
             if b"\n" not in data:
                 data += self.rfile.readline(8192)
             return data.decode("latin-1")
-        listener = getattr(getattr(self.server, "application", None), "listener", None)
-        self.socket.sendall(reply_for([listener] if listener is not None else []))
+        listener = self.listener
+        if listener is None:
+            _warn_unbound()
+        else:
+            port = getattr(self.server, "server_port", None)
+            self.socket.sendall(reply_for([(listener.origin_policy, port)]))
         return ""  # no request: the connection is closed
 
     def MessageClass(self, fp: Any, *args: Any) -> RequestHeaders:  # noqa: N802 (pywsgi's name)
-        """Headers read by :mod:`socketio_gevent.headers`, not the email parser."""
+        """Headers read by :mod:`socketio_gevent.protocol.request_headers`, not the email parser."""
         return RequestHeaders.read(fp.readline)
 
     def _headers(self) -> Any:
         return self.headers.environ_items()
 
-    def get_environ(self) -> dict:
-        environ = super().get_environ()
-        # The upgraded WebSocket writes to the socket directly (wsconnection).
-        environ["socketio_gevent.socket"] = self.raw_socket
+    def get_environ(self) -> Dict[str, Any]:
+        environ: Dict[str, Any] = super().get_environ()
+        environ[SOCKET_KEY] = self.raw_socket
         return environ
 
     def log_request(self) -> None:
@@ -127,8 +168,7 @@ class SocketIOHandler(WSGIHandler):
         except socket.timeout:
             # pywsgi answers a ValueError with 400, logs this one line and closes.
             raise ValueError(
-                "request headers not complete within handshake_timeout (%s s)"
-                % _handshake_timeout(self.server)
+                "request headers not complete within handshake_timeout (%s s)" % self.handshake_timeout
             ) from None
         self.socket.settimeout(None)
-        return result
+        return result  # type: ignore[no-any-return]

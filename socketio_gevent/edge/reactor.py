@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from typing import Any, Deque, List
+from typing import Any, Deque, List, Protocol
 
 import gevent
 from gevent import getcurrent
 
-from .timers import close_watcher, per_hub
+from .loop import close_watcher, per_hub
 
 log = logging.getLogger("socketio_gevent")
 
@@ -30,8 +30,8 @@ log = logging.getLogger("socketio_gevent")
 MAX_IDLE_WORKERS = 4
 
 
-class Readable:
-    """What a watched socket's owner provides (duck-typed)."""
+class Readable(Protocol):
+    """What a watched socket's owner provides."""
 
     def on_readable(self) -> None:
         """Runs in a worker: read what is there and handle it (``Watch.close`` when done)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from typing import Callable, FrozenSet, NamedTuple
 
-from ..protocol.session import Item
+from ...protocol.outbox import Item
 
 
 class Broadcast(NamedTuple):

@@ -10,17 +10,26 @@ session's queue stays intact for the client's next request.
 from __future__ import annotations
 
 import socket as _stdsocket
-from typing import Any, Callable
+from typing import Any, Callable, Dict, Optional
 
 import gevent
 from gevent.event import Event
 
-from .timers import close_watcher
+from ..protocol.outbox import FrameCache, Item
+from .loop import close_watcher
+
+#: Where :class:`~socketio_gevent.edge.handler.SocketIOHandler` puts the
+#: request's socket in the environ.
+SOCKET_KEY = "socketio_gevent.socket"
 
 
-def socket_of(environ: dict) -> Any:
-    """The request's socket: from SocketIOHandler, else from pywsgi's rfile."""
-    sock = environ.get("socketio_gevent.socket")
+def socket_of(environ: Dict[str, Any]) -> Any:
+    """The request's gevent socket, or ``None``.
+
+    From SocketIOHandler; under pywsgi's own handler, from the socket under
+    ``wsgi.input`` (``tests/unit/test_gevent_names.py`` watches that path).
+    """
+    sock = environ.get(SOCKET_KEY)
     if sock is None:
         raw = getattr(environ.get("wsgi.input"), "raw", None)
         sock = getattr(raw, "_sock", None)
@@ -28,7 +37,7 @@ def socket_of(environ: dict) -> Any:
 
 
 class PeerWatch:
-    def __init__(self, environ: dict, wake: Callable[[], None]) -> None:
+    def __init__(self, environ: Dict[str, Any], wake: Callable[[], None]) -> None:
         self._sock = socket_of(environ)
         self._wake = wake
         self._watcher: Any = None
@@ -36,7 +45,7 @@ class PeerWatch:
             try:
                 self._watcher = gevent.get_hub().loop.io(self._sock.fileno(), 1)
                 self._watcher.start(self._readable)
-            except (OSError, ValueError):
+            except OSError:
                 self._watcher = None
 
     def _readable(self) -> None:
@@ -58,35 +67,35 @@ class PeerWatch:
             return True
         finally:
             sock.settimeout(previous)
-        if data:
-            self.stop()  # a pipelined request: not ours to read; stop watching
-            return False
-        self.stop()
-        return True
+        self.stop()  # data: a pipelined request, not ours to read; none: gone
+        return not data
 
     def stop(self) -> None:
         watcher, self._watcher = self._watcher, None
         close_watcher(watcher)
 
 
-
 class HeldRequest:
     """An HTTP request that stays open for a session (a held poll, a stream).
 
-    What polls and streams share as a session's ``Connection``: ``notify``
-    and ``end`` wake the waiting request, nothing is written directly
+    What polls and streams share as a session's
+    :class:`~socketio_gevent.edge.sessions.Connection`: ``wake``, ``end``
+    and ``heartbeat`` wake the waiting request, nothing is written directly
     (``offer`` declines: a response carries what is queued when it is
     written), and a client that hangs up is noticed by :class:`PeerWatch`.
     """
 
-    __slots__ = ("transport", "ended", "peer", "_event", "_environ")
+    __slots__ = ("transport", "ended", "peer", "beat", "_event", "_environ")
 
-    def __init__(self, transport: str, environ: dict) -> None:
+    def __init__(self, transport: str, environ: Dict[str, Any]) -> None:
         self.transport = transport
+        #: The session let go of this request, or its client hung up.
         self.ended = False
+        #: A heartbeat frame waiting to be written.
+        self.beat: Optional[str] = None
         self._event = Event()
         self._environ = environ
-        self.peer: Any = None
+        self.peer: Optional[PeerWatch] = None
 
     def watch_peer(self) -> None:
         if self.peer is None:
@@ -96,15 +105,35 @@ class HeldRequest:
         if self.peer is not None:
             self.peer.stop()
 
-    def notify(self) -> None:
+    # -- Connection ----------------------------------------------------------
+    def wake(self) -> None:
         self._event.set()
 
-    def end(self) -> None:
+    def end(self, reason: str) -> None:
         self.ended = True
         self._event.set()
 
-    def offer(self, item: object) -> bool:
+    def offer(self, item: Item, frames: Optional[FrameCache]) -> bool:
         return False
+
+    def heartbeat(self, frame: str) -> None:
+        self.beat = frame
+        self._event.set()
+
+    # -- for the request's greenlet ------------------------------------------
+    def take_beat(self) -> str:
+        beat, self.beat = self.beat, None
+        return beat or ""
+
+    def abort(self) -> None:
+        """Cut the request's connection (server side) and end it."""
+        sock = socket_of(self._environ)
+        if sock is not None:
+            try:
+                sock.shutdown(_stdsocket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.end("aborted")
 
     def hung_up(self) -> bool:
         """Ended, or the client closed its end (only a watched request can tell)."""

@@ -1,0 +1,96 @@
+"""The server's view of one connected client (docs/protocol.rst §7).
+
+A :class:`Client` never touches a socket: it sends through its session's
+:class:`SessionHandle`, the one narrow interface the gevent edge offers
+the application layer, and receives what the listener hands it.
+
+Example::
+
+    @listener.on("connection")
+    def connected(client):
+        client.send("welcome")
+        client.on("message", lambda message, annotations: client.broadcast(message))
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol
+
+from ..protocol.outbox import Annotations, FrameCache, Item, encode_item
+from .emitter import EventEmitter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .listener import Listener
+
+__all__ = ["Client", "SessionHandle"]
+
+
+class SessionHandle(Protocol):
+    """What a client needs of its session (``socketio_gevent.edge.sessions.LiveSession``)."""
+
+    @property
+    def sid(self) -> str: ...
+
+    @property
+    def transport(self) -> str: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def connections(self) -> int: ...
+
+    def send(self, item: Item, frames: Optional[FrameCache] = None) -> None:
+        """Write or queue one encoded item."""
+
+    def disconnect(self) -> None:
+        """Send ``0:0:,``, then end the session."""
+
+    def close(self, reason: str) -> None:
+        """End the session without telling the client."""
+
+
+class Client(EventEmitter):
+    """One session as the application sees it.
+
+    Events: ``message`` (message, annotations) and ``disconnect``.
+    """
+
+    def __init__(self, listener: "Listener", session: SessionHandle, environ: Dict[str, Any]) -> None:
+        super().__init__(listener.log)
+        self.listener = listener
+        self.session = session
+        self.session_id: str = session.sid
+        #: The WSGI environ of the request that opened the session.
+        self.environ = environ
+
+    @property
+    def connected(self) -> bool:
+        """True until the session ends (also through a reconnection's grace time)."""
+        return self.session.connected
+
+    @property
+    def transport(self) -> str:
+        """The transport of the latest request that opened the session."""
+        return self.session.transport
+
+    @property
+    def connections(self) -> int:
+        """How many requests have opened (or reopened) the session."""
+        return self.session.connections
+
+    def send(self, message: Any, annotations: Annotations = None) -> None:
+        """Queue ``message`` (str, bytes or a JSON-able value) for this client."""
+        self.session.send(encode_item(message, annotations))
+
+    def broadcast(self, message: Any, annotations: Annotations = None) -> None:
+        """Send to every client but this one."""
+        self.listener.broadcast(message, except_=self.session_id, annotations=annotations)
+
+    def disconnect(self) -> None:
+        """Send ``0:0:,`` and end the session."""
+        self.session.disconnect()
+
+    def __repr__(self) -> str:
+        return "<Client %s %s%s>" % (
+            self.session_id, self.transport, "" if self.connected else " disconnected"
+        )

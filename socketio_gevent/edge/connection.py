@@ -1,0 +1,387 @@
+"""One upgraded WebSocket connection on gevent: bytes between a socket and a codec.
+
+This is the only place that reads or writes an upgraded socket, so socket
+errors become "the peer is gone" here and nowhere else. Right after the
+handshake the socket is taken from pywsgi (:func:`upgrade`): from then on it
+is a plain non-blocking socket that this module owns and closes.
+
+One state, one write path:
+
+- :attr:`WebSocketConnection.state` is the connection's only state:
+  ``OPEN`` (messages both ways), ``CLOSING`` (our close frame is queued;
+  reading goes on until the peer answers or ``CLOSE_WAIT`` passes),
+  ``CLOSED`` (nothing more is read or accepted for writing; the socket is
+  shut once its last bytes are out, or at once if the peer is gone).
+- Every byte goes out through ``_queue``: sent at once when nothing is
+  pending and the socket takes it, the rest kept in one outgoing buffer
+  that one loop write watcher flushes (no greenlet, no lock). So frames
+  never interleave, order is kept, and no write ever waits: the hub itself
+  may write. ``on_drained`` is called when the buffer empties, so the owner
+  can write what it held back meanwhile.
+
+Reading has two forms: :meth:`WebSocketConnection.read_events`, one
+non-blocking read for sessions, whose sockets are watched by the loop
+(``socketio_gevent.edge.reactor``); and :meth:`WebSocketConnection.events`,
+a blocking iterator for a greenlet that owns the connection (plain
+``wsgi.websocket`` routes).
+
+Example::
+
+    accept = handshake.negotiate(environ)
+    conn = upgrade(environ, start_response, accept, max_message_size, timeout)
+    for event in conn.events():
+        ...
+"""
+from __future__ import annotations
+
+import enum
+import socket as _stdsocket
+from typing import Any, Callable, Dict, Iterator, Optional
+
+import gevent
+from gevent.event import Event as Flag
+
+from ..websocket import handshake
+from ..websocket.codec import Codec
+from ..websocket.events import Close, Event, Failed, Ping
+from .loop import Timer, call_later, close_watcher, per_hub
+from .peer import socket_of
+
+#: How long a close we started waits for the peer's answer, and how long
+#: the last bytes of a closed connection may take to leave.
+CLOSE_WAIT = 2.0
+#: Bytes taken from the socket per read.
+READ_SIZE = 65536
+
+
+class HandshakeFailed(Exception):
+    """The upgrade could not complete (key3 late, or no socket to take)."""
+
+
+class WsState(enum.Enum):
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+# Plain names for the members: an enum attribute lookup costs ~70 ns on
+# CPython 3.11, and the state is read several times per message.
+_OPEN, _CLOSING, _CLOSED = WsState.OPEN, WsState.CLOSING, WsState.CLOSED
+
+
+class ReceiveBuffer:
+    """One receive buffer per hub (thread): ``recv_into`` fills it only
+    while its own greenlet runs, and the bytes are copied out before it
+    yields, so the connections of one hub can share it. A buffer per
+    connection would cost 64 KiB per idle socket."""
+
+    __slots__ = ("data", "view")
+
+    def __init__(self) -> None:
+        self.data = bytearray(READ_SIZE)
+        self.view = memoryview(self.data)
+
+
+class WebSocketConnection:
+    __slots__ = ("codec", "sock", "state", "on_drained", "_out", "_writer", "_timer",
+                 "_early", "_released", "_shut", "_drained")
+
+    def __init__(self, codec: Codec, sock: _stdsocket.socket, early: bytes = b"") -> None:
+        self.codec = codec
+        #: The non-blocking socket, ours since the handshake.
+        self.sock = sock
+        self.state = _OPEN
+        #: Called (in the hub) when the outgoing buffer has emptied.
+        self.on_drained: Optional[Callable[[], None]] = None
+        self._out = bytearray()
+        self._writer: Any = None
+        self._timer: Optional[Timer] = None
+        #: Bytes that arrived with the handshake, read before the socket.
+        self._early = early
+        #: The reader is done with the socket: close it once nothing is left to write.
+        self._released = False
+        self._shut = False
+        #: Set when the buffer empties, for a greenlet waiting on it (plain routes).
+        self._drained: Optional[Flag] = None
+
+    # -- state -------------------------------------------------------------
+    @property
+    def writable(self) -> bool:
+        """Open: data may be written (nothing may follow a close frame)."""
+        return self.state is _OPEN
+
+    @property
+    def closed(self) -> bool:
+        return self.state is _CLOSED
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waits in the outgoing buffer."""
+        return not self._out
+
+    @property
+    def ready(self) -> bool:
+        """Open, with nothing waiting: a write now goes straight to the socket."""
+        return not self._out and self.state is _OPEN
+
+    # -- writing -----------------------------------------------------------
+    def write(self, data: bytes) -> bool:
+        """Write framed bytes without waiting; ``False`` unless open."""
+        if self.state is not _OPEN:
+            return False
+        self._queue(data)
+        return True
+
+    def send_text(self, text: str) -> bool:
+        return self.write(self.codec.send_text(text))
+
+    def send_binary(self, data: bytes) -> bool:
+        return self.write(self.codec.send_binary(data))
+
+    def _queue(self, data: bytes) -> None:
+        """The one write path: send now what the socket takes, buffer the rest."""
+        if not data or self._shut:
+            return
+        if not self._out:
+            try:
+                sent = self.sock.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self.abort()
+                return
+            if sent == len(data):
+                return
+            data = data[sent:]
+            self._out += data
+            self._writer = gevent.get_hub().loop.io(self.sock.fileno(), 2)
+            self._writer.start(self._flush)
+        else:
+            self._out += data
+
+    def _flush(self) -> None:
+        """In the hub: the socket takes more."""
+        out = self._out
+        try:
+            sent = self.sock.send(out)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.abort()
+            return
+        del out[:sent]
+        if out:
+            return
+        writer, self._writer = self._writer, None
+        close_watcher(writer)
+        if self._drained is not None:
+            self._drained.set()
+        if self.state is _CLOSED:
+            self._shutdown()
+        elif self.on_drained is not None:
+            self.on_drained()
+
+    def wait_drained(self) -> None:
+        """Block this greenlet until the outgoing buffer is empty (plain routes)."""
+        while self._out and not self._shut:
+            if self._drained is None:
+                self._drained = Flag()
+            self._drained.clear()
+            self._drained.wait()
+
+    # -- closing -----------------------------------------------------------
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start a close from our side; never waits (timers in the hub call it).
+
+        The peer's answer ends the connection; without one it ends after
+        ``CLOSE_WAIT``.
+        """
+        if self.state is not _OPEN:
+            return
+        frame = self.codec.send_close(code, reason)
+        if not frame:  # hixie-75 has no close frame: closing is closing TCP
+            self._finish()
+            return
+        self.state = _CLOSING
+        self._queue(frame)
+        self._timer = call_later(CLOSE_WAIT, self._finish)
+
+    def fail(self, code: int, reason: str) -> None:
+        """The dialect's error close (docs/protocol.rst §4.3), then TCP close."""
+        if self.state is _OPEN:
+            self._queue(self.codec.send_close(code, reason))
+        self._finish()
+
+    def _finish(self) -> None:
+        """Closed: shut the socket once its last bytes are out (``CLOSE_WAIT`` at most)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.state is _CLOSED:
+            return
+        self.state = _CLOSED
+        if self._out:
+            self._timer = call_later(CLOSE_WAIT, self.abort)
+        else:
+            self._shutdown()
+
+    def abort(self) -> None:
+        """The peer is gone (or would not read): drop what is left and shut the socket."""
+        self.state = _CLOSED
+        self._out = bytearray()
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._drained is not None:
+            self._drained.set()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        writer, self._writer = self._writer, None
+        close_watcher(writer)
+        if not self._shut:
+            self._shut = True
+            try:
+                self.sock.shutdown(_stdsocket.SHUT_RDWR)  # the reader sees EOF
+            except OSError:
+                pass
+        if self._released:
+            self.sock.close()
+
+    def release(self) -> None:
+        """The reader is done: close the socket (after its last bytes, if any)."""
+        self._released = True
+        if self.state is not _CLOSED:
+            self.abort()
+        elif self._shut:
+            self.sock.close()
+
+    # -- reading -----------------------------------------------------------
+    def _events_of(self, data: bytes) -> Iterator[Event]:
+        """Feed bytes to the codec and yield its events; pings are answered.
+
+        ``Close`` / ``Failed`` is yielded before it is answered, so a consumer
+        can first write what it owes for the messages ahead of it; resuming
+        the iterator then writes the answer and closes the connection.
+        """
+        codec = self.codec
+        codec.receive_data(data)
+        for event in codec.events():
+            kind = type(event)
+            if kind is Ping:
+                self.write(codec.send_pong(event.payload))  # type: ignore[union-attr]
+                continue
+            yield event
+            if kind is Close or kind is Failed:
+                if self.state is _OPEN:
+                    self._queue(event.reply)  # type: ignore[union-attr]
+                self._finish()
+                return
+
+    def early_events(self) -> Iterator[Event]:
+        """The events of the bytes that came with the handshake (read once)."""
+        data, self._early = self._early, b""
+        return self._events_of(data) if data else iter(())
+
+    def read_events(self, buffer: ReceiveBuffer) -> Optional[Iterator[Event]]:
+        """One non-blocking read: its events; ``None`` once the connection has ended."""
+        if self.state is _CLOSED:
+            return None
+        try:
+            count = self.sock.recv_into(buffer.view)
+        except BlockingIOError:
+            return iter(())
+        except OSError:
+            count = 0
+        if not count:
+            self.abort()
+            return None
+        return self._events_of(buffer.data[:count])
+
+    def events(self) -> Iterator[Event]:
+        """Every event until the peer closes, fails or goes away (blocking)."""
+        yield from self.early_events()
+        buffer = per_hub(ReceiveBuffer)
+        hub = gevent.get_hub()
+        readable = hub.loop.io(self.sock.fileno(), 1)  # one watcher, started per wait
+        try:
+            while True:
+                events = self.read_events(buffer)
+                if events is None:
+                    return
+                got = False
+                for event in events:
+                    got = True
+                    yield event
+                if not got and self.state is not _CLOSED:
+                    hub.wait(readable)
+        finally:
+            close_watcher(readable)
+
+
+def take_socket(environ: Dict[str, Any]) -> "tuple[_stdsocket.socket, bytes]":
+    """Take the upgraded socket away from pywsgi: ``(socket, bytes already read)``.
+
+    Afterwards pywsgi sees a closed reader (no next request) and a detached
+    socket (its close is a no-op); the file descriptor is ours.
+    """
+    sock = socket_of(environ)
+    rfile = environ["wsgi.input"]  # on an upgrade, pywsgi's buffered reader itself
+    early = _buffered(sock, rfile)
+    try:
+        rfile.close()
+    except OSError:
+        pass
+    family, kind, proto = sock.family, sock.type, sock.proto
+    raw = _stdsocket.socket(family, kind, proto, sock.detach())
+    raw.setblocking(False)
+    return raw, early
+
+
+def _buffered(sock: Any, rfile: Any) -> bytes:
+    """What pywsgi's reader already holds (bytes that came with the handshake)."""
+    previous = sock.gettimeout()
+    sock.settimeout(0.0)
+    try:
+        return rfile.read1(READ_SIZE) or b""  # type: ignore[no-any-return]
+    except (BlockingIOError, OSError):
+        return b""
+    finally:
+        sock.settimeout(previous)
+
+
+def upgrade(
+    environ: Dict[str, Any],
+    start_response: Any,
+    accept: handshake.Accept,
+    max_message_size: int,
+    handshake_timeout: Optional[float],
+) -> WebSocketConnection:
+    """Answer the handshake and return the open connection.
+
+    The 101 headers go out before key3 is read (hixie-76 behind proxies
+    that hold key3 back until they see them). Raises :class:`HandshakeFailed`
+    when key3 does not come within ``handshake_timeout``.
+    """
+    sock = socket_of(environ)
+    if sock is None:
+        raise HandshakeFailed("no socket to upgrade (run under gevent.pywsgi)")
+    write = start_response(accept.status, accept.headers)
+    write(b"")
+    if accept.key3_needed:
+        rfile = environ["wsgi.input"]
+        key3 = b""
+        with gevent.Timeout(handshake_timeout, False):
+            try:
+                key3 = rfile.read(8)
+            except OSError:
+                key3 = b""
+        if len(key3) != 8:
+            try:
+                sock.shutdown(_stdsocket.SHUT_RDWR)
+            except OSError:
+                pass
+            raise HandshakeFailed("key3 not received within handshake_timeout")
+        sock.sendall(accept.answer(key3))
+    raw, early = take_socket(environ)
+    return WebSocketConnection(handshake.make_codec(accept, max_message_size), raw, early)

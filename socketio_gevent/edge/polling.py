@@ -1,0 +1,137 @@
+"""xhr-polling and jsonp-polling on gevent (docs/protocol.rst §4.1, §4.2).
+
+A GET attaches to the session and waits (the request's own greenlet blocks
+on an event: no greenlet of its own) until something is queued or
+``duration`` passes, then takes the whole outbox as one payload. A POST
+decodes its whole payload before delivering any of it, so a malformed body
+is refused with ``400`` and delivers nothing.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from ..protocol.errors import ProtocolError
+from ..protocol.framing import decode_payload
+from ..protocol.outbox import as_text
+from ..protocol.routing import Route
+from ..protocol.session import OPEN, decode_inbound
+from ..transports import jsonp_polling, xhr_polling
+from ..transports.common import Headers, cors_headers, parse_form, payload_from_form
+from . import responses
+from .loop import idle_gate
+from .peer import HeldRequest
+from .sessions import LiveSession, SessionTable
+
+
+class PollConnection(HeldRequest):
+    """One held GET; it watches its socket only once it really waits."""
+
+    __slots__ = ()
+
+    def wait(self, timeout: Optional[float]) -> None:
+        self.watch_peer()
+        self._event.wait(timeout)
+
+
+def poll(session: LiveSession, transport: str, duration: Optional[float],
+         environ: Dict[str, Any], coalesce: float = 0.0) -> str:
+    """Hold until data or ``duration``; the payload ("" when empty or taken over).
+
+    With data, the answer waits (at most ``coalesce`` seconds) for the
+    server to be idle, so a busy server sends more per response. A client
+    that hung up meanwhile gets nothing taken from the queue, so its next
+    request receives it all.
+    """
+    connection = PollConnection(transport, environ)
+    session.attach(connection)
+    try:
+        if not session.has_queued() and connection.beat is None:
+            connection.wait(duration)
+        if coalesce and session.has_queued() and not connection.ended:
+            idle_gate().wait(coalesce)
+        if connection.hung_up():
+            return ""  # taken over (the newer request gets the queue), closed, or gone
+        return as_text(session.take(connection)) + connection.take_beat()
+    finally:
+        connection.stop_watching()
+        session.detach(connection)
+
+
+def _jsonp_index(route: Route) -> int:
+    return jsonp_polling.parse_index(route.rest[-1] if route.rest else "")
+
+
+def _ok(start_response: responses.StartResponse, route: Route, payload: str, cors: Headers) -> Iterable[bytes]:
+    body: bytes
+    headers: Headers
+    if route.transport == "jsonp-polling":
+        headers, body = jsonp_polling.response(_jsonp_index(route), payload)
+    else:
+        headers, body = xhr_polling.response(payload)
+    return responses.respond(start_response, 200, headers + cors, body)
+
+
+def handle(
+    sessions: SessionTable,
+    route: Route,
+    environ: Dict[str, Any],
+    start_response: responses.StartResponse,
+    origin: Optional[str],
+) -> Iterable[bytes]:
+    cors = cors_headers(origin)
+    method = environ.get("REQUEST_METHOD", "GET")
+    try:
+        if method == "GET":
+            if route.transport == "jsonp-polling":
+                _jsonp_index(route)
+            return _get(sessions, route, environ, start_response, cors)
+        if method == "POST":
+            return _post(sessions, route, environ, start_response, cors)
+    except ProtocolError as exc:
+        return responses.error(start_response, exc.status, exc.reason, cors)
+    return responses.error(start_response, 405, "method not allowed", cors + [("Allow", "GET, POST, OPTIONS")])
+
+
+def _get(sessions: SessionTable, route: Route, environ: Dict[str, Any],
+         start_response: responses.StartResponse, cors: Headers) -> Iterable[bytes]:
+    if not route.sid:
+        session = sessions.create(route.transport, environ)
+        payload = session.session_frame
+        session.open()  # ``connection`` fires; what it sends goes in the next poll
+        return _ok(start_response, route, payload, cors)
+    found = sessions.find(route.sid)
+    if found is None:
+        return responses.error(start_response, 404, "unknown or expired session", cors)
+    options = sessions.options
+    duration = options.transport(route.transport).duration
+    payload = poll(found, route.transport, duration, environ, options.poll_coalesce)
+    return _ok(start_response, route, payload, cors)
+
+
+def _post(sessions: SessionTable, route: Route, environ: Dict[str, Any],
+          start_response: responses.StartResponse, cors: Headers) -> Iterable[bytes]:
+    session = sessions.find(route.sid) if route.sid else None
+    if session is None or session.state is not OPEN:
+        return responses.error(start_response, 404, "unknown or expired session", cors)
+    limit = sessions.options.max_message_size
+    try:
+        body = responses.read_body(environ, limit)
+    except responses.BodyTooLarge as exc:
+        sessions.log.warning(
+            "max_message_size (%d bytes) exceeded: %s-byte POST for session %s refused",
+            limit, exc.size, session.sid,
+        )
+        return responses.error(
+            start_response, 413, "max_message_size (%d bytes) exceeded" % limit,
+            cors + [("Connection", "close")],
+        )
+    except OSError:
+        return responses.error(start_response, 400, "unreadable request body", cors)
+    fields = parse_form(body)
+    if route.transport == "jsonp-polling":
+        payload = jsonp_polling.payload_from_jsonp_form(fields)
+    else:
+        payload = payload_from_form(fields)
+    session.deliver(decode_inbound(decode_payload(payload, max_length=limit)))
+    headers: List[Tuple[str, str]] = [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", "2")]
+    return responses.respond(start_response, 200, headers + cors, b"ok")

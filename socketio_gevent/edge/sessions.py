@@ -1,0 +1,262 @@
+"""Sessions on gevent: the pure session machine, pumped (docs/architecture.rst).
+
+:class:`LiveSession` owns one :class:`~socketio_gevent.protocol.session.Session`
+and does only what the machine cannot: it feeds it inputs with the loop's
+clock, keeps one loop timer at the machine's deadline, applies the effects
+(wake or end a connection, write a heartbeat, tell the application), and
+hands inbound messages to the application one at a time, in order.
+
+:class:`SessionTable` is the set of live sessions of one middleware, by id.
+
+What a request or socket attached to a session offers is :class:`Connection`;
+what the application layer offers the sessions is :class:`Application`
+(the :class:`~socketio_gevent.api.listener.Listener` implements it). Those
+two protocols are the only ways in and out.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Optional, Protocol
+
+import gevent
+from gevent.lock import Semaphore
+
+from ..protocol.options import Options
+from ..protocol.outbox import FrameCache, Item
+from ..protocol.session import (Closed, EndConnection, Finished, Inbound, Log, Opened,
+                                CLOSED, DIRECT, OPEN, WAKE, SendHeartbeat, Session, SetTimer, State,
+                                Wake, new_sid)
+from .loop import Timer, call_later, now
+
+__all__ = ["Connection", "Application", "LiveSession", "SessionTable"]
+
+
+class Connection(Protocol):
+    """A request or socket attached to a session: the session's one writer."""
+
+    transport: str
+
+    def wake(self) -> None:
+        """Items are queued: write them (``session.take``) when you can."""
+
+    def offer(self, item: Item, frames: Optional[FrameCache]) -> bool:
+        """Write ``item`` now if that needs no waiting; ``False``: queue it."""
+
+    def heartbeat(self, frame: str) -> None:
+        """Write this heartbeat frame now (heartbeats are never queued)."""
+
+    def end(self, reason: str) -> None:
+        """The session let go of you: finish soon. Must not block."""
+
+
+class Application(Protocol):
+    """What sessions tell the application layer (the listener)."""
+
+    def session_opened(self, session: "LiveSession", environ: Dict[str, Any]) -> Any:
+        """Register a client for ``session``, fire ``connection``; return the client."""
+
+    def session_message(self, client: Any, message: Any, annotations: Dict[str, Optional[str]]) -> None:
+        """One inbound message of ``client``."""
+
+    def session_closed(self, client: Any, reason: str) -> None:
+        """``client``'s session left "open": unregister it (at once, any greenlet)."""
+
+    def emit_disconnect(self, client: Any, reason: str) -> None:
+        """Fire ``client``'s ``disconnect`` events (in a greenlet of its own)."""
+
+
+class LiveSession:
+    """One session on gevent; the handle a :class:`Client` sends through."""
+
+    __slots__ = ("machine", "table", "app", "log", "environ", "client", "_timer", "_inbound")
+
+    def __init__(self, table: "SessionTable", transport: str, environ: Dict[str, Any]) -> None:
+        self.machine = Session(new_sid(), table.options, transport, now())
+        self.table = table
+        self.app = table.app
+        self.log = table.log
+        #: The WSGI environ of the request that opened the session.
+        self.environ = environ
+        #: The application's view of the session, once ``connection`` fired.
+        self.client: Any = None
+        self._timer: Optional[Timer] = None
+        #: Inbound messages of one session reach the application one at a time.
+        self._inbound = Semaphore()
+        table.sessions[self.machine.sid] = self
+        self._apply()
+
+    # -- what the application layer sees ----------------------------------
+    @property
+    def sid(self) -> str:
+        return self.machine.sid
+
+    @property
+    def transport(self) -> str:
+        return self.machine.transport
+
+    @property
+    def connected(self) -> bool:
+        return self.machine.state is OPEN
+
+    @property
+    def connections(self) -> int:
+        return self.machine.connections
+
+    def send(self, item: Item, frames: Optional[FrameCache] = None) -> None:
+        """Write ``item`` at once if the attached connection can, else queue it.
+
+        ``frames``: the broadcast's cache of framed bytes per wire format.
+        """
+        machine = self.machine
+        outcome = machine.push(item)
+        if outcome == DIRECT:
+            if machine.connection.offer(item, frames):
+                return
+            outcome = machine.push(item, False)
+        if outcome == WAKE:
+            machine.connection.wake()
+        elif machine.effects:
+            self._apply()
+
+    def disconnect(self) -> None:
+        """Send ``0:0:,`` and end the session (the application's ``disconnect()``)."""
+        self.machine.close("disconnected by the application", True, now())
+        self._apply()
+
+    def close(self, reason: str) -> None:
+        """End the session without telling the client."""
+        self.machine.close(reason, False, now())
+        self._apply()
+
+    # -- what transports call ---------------------------------------------
+    @property
+    def state(self) -> State:
+        return self.machine.state
+
+    @property
+    def session_frame(self) -> str:
+        return self.machine.session_frame
+
+    def has_queued(self) -> bool:
+        return bool(self.machine.outbox.items)
+
+    def open(self) -> None:
+        """The ``3:`` frame is out or queued: register and fire ``connection``."""
+        self.machine.open()
+        self._apply()
+
+    def attach(self, connection: Connection) -> None:
+        self.machine.attach(connection, connection.transport, now())
+        self._apply()
+
+    def detach(self, connection: Connection) -> None:
+        self.machine.detach(connection, now())
+        self._apply()
+
+    def is_attached(self, connection: Connection) -> bool:
+        return self.machine.connection is connection
+
+    def take(self, connection: Connection) -> List[Item]:
+        """What ``connection`` writes next; after the session's last payload
+        it is no longer attached and must end once it has written it."""
+        items = self.machine.take(connection)
+        if self.machine.effects:
+            self._apply()
+        return items
+
+    def deliver(self, events: Iterable[Inbound]) -> None:
+        """Hand a decoded payload's messages to the application, in order."""
+        with self._inbound:
+            for message, annotations in self.machine.receive(events, now()):
+                self.app.session_message(self.client, message, annotations)
+        if self.machine.effects:
+            self._apply()
+
+    def deliver_message(self, message: Any) -> None:
+        """One message without annotations: :meth:`deliver` for the common case."""
+        with self._inbound:
+            if self.machine.state is OPEN:
+                self.app.session_message(self.client, message, {})
+
+    # -- effects -----------------------------------------------------------
+    def _apply(self) -> None:
+        machine = self.machine
+        while machine.effects:
+            effects, machine.effects = machine.effects, []
+            for effect in effects:
+                kind = type(effect)
+                if kind is Wake:
+                    effect.connection.wake()
+                elif kind is SetTimer:
+                    self._set_timer(effect.at)
+                elif kind is SendHeartbeat:
+                    effect.connection.heartbeat(effect.frame)
+                elif kind is EndConnection:
+                    effect.connection.end(effect.reason)
+                elif kind is Opened:
+                    with self._inbound:  # no message before ``connection`` has run
+                        self.client = self.app.session_opened(self, self.environ)
+                elif kind is Closed:
+                    if self.client is not None:
+                        self.app.session_closed(self.client, effect.reason)
+                    # Handlers never run in the caller: it may be the hub, or a
+                    # handler of this session's, which holds the inbound lock.
+                    gevent.spawn(self._disconnected, effect.reason)
+                elif kind is Finished:
+                    self.table.forget(self)
+                elif kind is Log:
+                    self.log.log(effect.level, "session %s: %s", machine.sid, effect.text)
+
+    def _disconnected(self, reason: str) -> None:
+        with self._inbound:
+            self.app.emit_disconnect(self.client, reason)
+
+    def _set_timer(self, at: Optional[float]) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if at is not None:
+            self._timer = call_later(at - now(), self._tick, at)
+
+    def _tick(self, at: float) -> None:
+        """In the hub: the machine's deadline came (never before ``at``)."""
+        self._timer = None
+        self.machine.tick(max(now(), at))
+        self._apply()
+
+    def __repr__(self) -> str:
+        return "<LiveSession %s %s %s>" % (self.sid, self.transport, self.machine.state.value)
+
+
+class SessionTable:
+    """The live sessions of one middleware, by id."""
+
+    def __init__(self, app: Application, options: Options, log: Any) -> None:
+        self.app = app
+        self.options = options
+        self.log = log
+        self.sessions: Dict[str, LiveSession] = {}
+
+    def create(self, transport: str, environ: Dict[str, Any]) -> LiveSession:
+        return LiveSession(self, transport, environ)
+
+    def find(self, sid: str) -> Optional[LiveSession]:
+        """The live session ``sid``, or ``None`` (unknown, expired or ended)."""
+        session = self.sessions.get(sid)
+        if session is None or session.machine.state is CLOSED:
+            return None
+        return session
+
+    def forget(self, session: LiveSession) -> None:
+        if self.sessions.get(session.sid) is session:
+            del self.sessions[session.sid]
+
+    def close(self, reason: str = "server closed") -> None:
+        """End every session (without ``0:0:,``)."""
+        for session in list(self.sessions.values()):
+            session.close(reason)
+
+    def __len__(self) -> int:
+        return len(self.sessions)
+
+    def __contains__(self, sid: object) -> bool:
+        return sid in self.sessions

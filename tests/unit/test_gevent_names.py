@@ -1,0 +1,69 @@
+"""Every gevent name we rely on that gevent does not promise to keep.
+
+setup.cfg pins gevent to the range this suite has run on; these checks
+fail loudly, naming the name, if a gevent release inside or outside that
+range drops or stops calling one of them (our override would otherwise be
+silently ignored, or an upgrade would break at the first request).
+"""
+from __future__ import annotations
+
+import inspect
+import io
+
+import gevent
+from gevent import pywsgi, socket
+from gevent.monkey import get_original
+
+from socketio_gevent.edge.handler import SocketIOHandler
+
+
+def _source(fn: object) -> str:
+    return inspect.getsource(fn)  # type: ignore[arg-type]
+
+
+def test_pywsgi_still_calls_the_handler_hooks_we_override():
+    handler = pywsgi.WSGIHandler
+    # read_requestline: the inline Flash policy peek and the header deadline
+    assert "self.read_requestline()" in _source(handler.handle_one_request)
+    # read_request: the header deadline's end; MessageClass: our header reader
+    assert "self.read_request(" in _source(handler.handle_one_request)
+    assert "self.MessageClass(" in _source(handler.read_request)
+    # _headers: how get_environ turns the header object into HTTP_* keys
+    assert "self._headers()" in _source(handler.get_environ)
+    assert "self.log_request()" in _source(handler.handle_one_response)
+    for name in ("read_requestline", "read_request", "MessageClass", "_headers", "get_environ", "log_request"):
+        assert name in vars(SocketIOHandler), name  # still overridden by us
+        assert hasattr(handler, name), "pywsgi.WSGIHandler.%s is gone" % name
+
+
+def test_pywsgi_noop_log_class():
+    assert isinstance(pywsgi._NoopLog, type), "pywsgi._NoopLog is gone: log_request would format every line"
+
+
+def test_an_upgrade_gets_the_raw_reader_as_wsgi_input():
+    # edge.connection reads the bytes past the handshake from it, then closes it
+    assert "env['wsgi.input'] = self.wsgi_input if handling_reads else self.rfile" in _source(
+        pywsgi.WSGIHandler.get_environ)
+
+
+def test_the_socket_under_a_plain_pywsgi_reader():
+    # edge.peer.socket_of finds the request's socket there under pywsgi's own handler
+    sock = socket.socket()
+    try:
+        reader = sock.makefile("rb")
+        assert reader.raw._sock is sock
+        reader.close()
+    finally:
+        sock.close()
+
+
+def test_gevent_sockets_detach_and_the_originals_are_reachable():
+    sock = socket.socket()
+    fd = sock.detach()
+    assert fd >= 0
+    import os
+
+    os.close(fd)
+    assert get_original("_thread", "_local") is not None
+    assert callable(gevent.get_hub().loop.now)
+    assert isinstance(io.BufferedReader, type)
