@@ -28,7 +28,8 @@ def summarise(directory: str) -> Tuple[Dict[str, int], Dict[str, int], List[str]
         behavior[case["behavior"]] += 1
         close[case["behaviorClose"]] += 1
         if case["behavior"] not in GOOD or case["behaviorClose"] not in GOOD:
-            bad.append("%s %s/%s: %s" % (case["id"], case["behavior"], case["behaviorClose"], case.get("description", "")))
+            bad.append("%s %s/%s: %s" % (case["id"], case["behavior"], case["behaviorClose"],
+                                         case.get("description", "")))
     return dict(behavior), dict(close), bad
 
 

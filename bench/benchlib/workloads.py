@@ -97,7 +97,8 @@ WORKLOADS: Dict[str, List[Case]] = {
     # 1,000 connections open are slow on every server (and on the load
     # generator), and with 200 broadcasts the p99 is the worst two's tail.
     "fanout": [
-        Case("fanout", "fanout", "ws", "fan-out {clients:,} clients x {count} @ {interval} ms, {warmup} before unmeasured",
+        Case("fanout", "fanout", "ws",
+             "fan-out {clients:,} clients x {count} @ {interval} ms, {warmup} before unmeasured",
              {"clients": 1000, "count": 200, "interval": 10, "warmup": 20}, {"clients": 20, "count": 10, "warmup": 2}),
     ],
     # (c) idle: open and hold; RSS per connection
@@ -116,7 +117,8 @@ WORKLOADS: Dict[str, List[Case]] = {
     "longpoll": [
         Case("longpoll", "poll", "poll", "long-poll {clients} clients x {count} @ {interval} ms",
              {"clients": 100, "count": 200, "interval": 10}, {"clients": 20, "count": 10}),
-        Case("longpoll", "poll", "poll", "long-poll saturating {clients} clients x {triggers} x {count} @ {interval} ms",
+        Case("longpoll", "poll", "poll",
+             "long-poll saturating {clients} clients x {triggers} x {count} @ {interval} ms",
              {"clients": 100, "triggers": 40, "count": 250, "interval": 1},
              {"clients": 20, "triggers": 4, "count": 10}),
     ],

@@ -37,7 +37,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    server = WSGIServer(("127.0.0.1", args.port), socketio.WSGIApp(sio), handler_class=WebSocketHandler, log=None, backlog=4096)
+    server = WSGIServer(("127.0.0.1", args.port), socketio.WSGIApp(sio), handler_class=WebSocketHandler,
+                        log=None, backlog=4096)
     server.start()
     print("listening on 127.0.0.1:%d" % server.server_port, flush=True)
     server.serve_forever()

@@ -18,7 +18,7 @@ Example::
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Optional, Union
+from typing import Any, Dict, FrozenSet, Iterable, Optional, Union
 
 from ..protocol.options import Options
 from ..protocol.origins import OriginPolicy
@@ -39,7 +39,7 @@ _OPTION_EVENTS = {
 }
 
 
-def _except_set(except_: Union[str, Iterable[str], None]) -> frozenset:
+def _except_set(except_: Union[str, Iterable[str], None]) -> FrozenSet[str]:
     if except_ is None:
         return frozenset()
     if isinstance(except_, str):

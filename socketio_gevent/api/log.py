@@ -12,7 +12,7 @@ from typing import Any, Callable, Union
 DEFAULT_LOGGER = logging.getLogger("socketio_gevent")
 
 
-class _CallableLogger(logging.LoggerAdapter):
+class _CallableLogger(logging.LoggerAdapter):  # type: ignore[type-arg]  # generic only in typeshed
     """Feeds formatted records at INFO and above to a plain callable."""
 
     def __init__(self, fn: Callable[[str], Any]) -> None:

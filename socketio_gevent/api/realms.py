@@ -1,4 +1,4 @@
-"""Realms: named channels multiplexed over each client's one session (§7).
+"""Realms: named channels multiplexed over each client's one session (docs/protocol.rst §7).
 
 ``listener.realm("chat")`` hands every connecting client wrapped as a
 :class:`RealmClient`, whose ``message`` handlers see only messages annotated

@@ -113,7 +113,7 @@ class SocketClient(EventEmitter):
         else:
             response = self._poller.request("GET", self._path(), headers=self.headers)
             if response.status != 200:
-                raise ConnectError("handshake refused: %d %s" % (response.status, response.body[:200]))
+                raise ConnectError("handshake refused: %d %r" % (response.status, response.body[:200]))
             self._handle_frames(Decoder().feed(response.body.decode("utf-8")))
             if self.session_id is None:
                 raise ConnectError("server sent no session id")
@@ -272,7 +272,7 @@ class SocketClient(EventEmitter):
                 headers=[("Content-Type", "application/x-www-form-urlencoded")] + self.headers,
             )
         if response.status != 200:
-            raise ConnectError("send refused: %d %s" % (response.status, response.body[:200]))
+            raise ConnectError("send refused: %d %r" % (response.status, response.body[:200]))
 
     def send(self, message: Any, annotations: Optional[Mapping[str, Optional[str]]] = None) -> None:
         """Send one message (str, bytes or a JSON-able value).
@@ -292,12 +292,13 @@ class SocketClient(EventEmitter):
     def receive(self, timeout: Optional[float] = None) -> Received:
         """The next message and its annotations; ``TimeoutError`` when none comes."""
         try:
-            return self._inbox.get(timeout=timeout)
+            received: Received = self._inbox.get(timeout=timeout)
+            return received
         except Empty:
             raise TimeoutError("no message within %s s" % timeout) from None
 
     def wait_disconnected(self, timeout: Optional[float] = None) -> bool:
-        return self._closed.wait(timeout)
+        return bool(self._closed.wait(timeout))
 
     def disconnect(self) -> None:
         """Send ``0:0:,`` and close."""

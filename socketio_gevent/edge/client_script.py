@@ -1,4 +1,4 @@
-"""Serves the browser client at ``/<resource>/socket.io.js`` (§8).
+"""Serves the browser client at ``/<resource>/socket.io.js`` (docs/protocol.rst §8).
 
 The file is read and hashed once per process; the ETag lets browsers keep it
 and revalidate with a ``304`` instead of downloading it on every page load.

@@ -296,7 +296,7 @@ class WebSocketConnection:
         if not count:
             self.abort()
             return None
-        return self._events_of(buffer.data[:count])
+        return self._events_of(bytes(buffer.view[:count]))
 
     def events(self) -> Iterator[Event]:
         """Every event until the peer closes, fails or goes away (blocking)."""
@@ -343,7 +343,8 @@ def _buffered(sock: Any, rfile: Any) -> bytes:
     previous = sock.gettimeout()
     sock.settimeout(0.0)
     try:
-        return rfile.read1(READ_SIZE) or b""  # type: ignore[no-any-return]
+        data: bytes = rfile.read1(READ_SIZE) or b""
+        return data
     except (BlockingIOError, OSError):
         return b""
     finally:

@@ -98,7 +98,8 @@ def serve(listener: "Listener") -> Optional[Callable[[], None]]:
             if port not in _failed_ports:
                 _failed_ports.add(port)
                 listener.log.warning(
-                    "flash policy server not started on port %d: %s (policy requests are still answered inline on the main port)",
+                    "flash policy server not started on port %d: %s "
+                    "(policy requests are still answered inline on the main port)",
                     port, exc,
                 )
             return None

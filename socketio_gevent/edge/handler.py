@@ -86,7 +86,7 @@ class _SendFirstSocket:
         return getattr(self._socket, name)
 
 
-class SocketIOHandler(WSGIHandler):
+class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no types
     #: The listener whose options this handler follows (see :meth:`bound`).
     listener: Optional["Listener"] = None
 

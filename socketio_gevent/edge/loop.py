@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Type, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar
 
 import gevent
 from gevent.event import Event
@@ -41,7 +41,7 @@ class Timer:
         self._watcher: Any = loop.timer(max(delay, 0.0))
         self._watcher.start(self._fire, fn, args)
 
-    def _fire(self, fn: Callable[..., Any], args: tuple) -> None:
+    def _fire(self, fn: Callable[..., Any], args: Tuple[Any, ...]) -> None:
         self.cancel()
         fn(*args)
 
@@ -146,7 +146,7 @@ def per_hub(cls: Type[T]) -> T:
     helper = slot.helpers.get(cls)
     if helper is None:
         helper = slot.helpers[cls] = cls()
-    return helper  # type: ignore[no-any-return]
+    return helper
 
 
 def idle_gate() -> IdleGate:

@@ -79,6 +79,7 @@ class SocketIOMiddleware:
         """An upgrade outside the resource: the app gets ``environ["wsgi.websocket"]``."""
         listener = self.listener
         if not listener.origin_policy.check(environ).allowed:
-            listener.log.warning("refused websocket %s from origin %r", environ.get("PATH_INFO"), environ.get("HTTP_ORIGIN"))
+            listener.log.warning("refused websocket %s from origin %r",
+                                 environ.get("PATH_INFO"), environ.get("HTTP_ORIGIN"))
             return responses.error(start_response, 403, "origin not allowed")
         return plain_websocket.serve_plain(self.app, environ, start_response, listener.options, listener.log)

@@ -29,7 +29,7 @@ class WebSocketError(OSError):
     """Sending on a closed WebSocket (gevent-websocket raises the same name)."""
 
 
-def is_upgrade(environ: dict) -> bool:
+def is_upgrade(environ: Dict[str, Any]) -> bool:
     return "websocket" in environ.get("HTTP_UPGRADE", "").lower()
 
 
@@ -50,7 +50,8 @@ class WebSocket:
 
     @property
     def path(self) -> str:
-        return self.environ.get("PATH_INFO", "")
+        path: str = self.environ.get("PATH_INFO", "")
+        return path
 
     @property
     def origin(self) -> Optional[str]:

@@ -91,7 +91,7 @@ class SessionSocket:
         """One WebSocket message per run of text frames (the framing allows several)."""
         codec = self.codec
         if len(items) == 1 and type(items[0]) is str:
-            return codec.send_text(items[0])  # type: ignore[arg-type]
+            return codec.send_text(items[0])
         out: List[bytes] = []
         text: List[str] = []
         for item in items:
@@ -132,7 +132,7 @@ class SessionSocket:
 
     def on_readable(self) -> None:
         """In a reactor worker: one read, its payloads delivered in order."""
-        events = self.ws.read_events(self._buffer)
+        events = self.ws.read_events(self._buffer)  # type: ignore[arg-type]  # set by start()
         if events is None:
             self._stop()
             return

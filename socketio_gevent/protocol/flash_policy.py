@@ -1,4 +1,4 @@
-"""The Flash socket policy (PROTOCOL.md §4.4), pure.
+"""The Flash socket policy (docs/protocol.rst §4.4), pure.
 
 A Flash client asks ``<policy-file-request/>\\0`` before it opens a socket,
 first on port 843 and then on the port it wants. The answer names which

@@ -1,6 +1,6 @@
 """The ``type:length:data,`` framing and type-1 message annotations.
 
-This module is the text codec of PROTOCOL.md sections 1 and 2. It has no I/O,
+This module is the text codec of docs/protocol.rst §1 and §2. It has no I/O,
 no clock and no gevent, so every transport (polling bodies, WebSocket text
 frames, streams) can share it and it can be tested on exact strings.
 

@@ -1,4 +1,4 @@
-"""Listener options: the defaults of PROTOCOL.md §4 and §6 in one table.
+"""Listener options: the defaults of docs/protocol.rst §4 and §6 in one table.
 
 Options are validated once, when the listener is made, so a typo such as
 ``close_timout=3`` fails at start-up with a ``TypeError`` naming it instead
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 #: Every transport the server implements, in the browser client's fallback order.
-ALL_TRANSPORTS: tuple = (
+ALL_TRANSPORTS: Tuple[str, ...] = (
     "websocket",
     "server-events",
     "flashsocket",
@@ -36,7 +36,7 @@ WEBSOCKET_TRANSPORTS = frozenset({"websocket", "flashsocket"})
 
 @dataclasses.dataclass(frozen=True)
 class TransportOptions:
-    """Timers of one transport, in seconds (PROTOCOL.md §4 table).
+    """Timers of one transport, in seconds (docs/protocol.rst §4 table).
 
     ``None`` for the heartbeat fields means "no heartbeats" (polling).
     """
@@ -61,7 +61,7 @@ class Options:
     """The validated options of one :class:`~socketio_gevent.listener.Listener`."""
 
     resource: str = "socket.io"
-    transports: tuple = ALL_TRANSPORTS
+    transports: Tuple[str, ...] = ALL_TRANSPORTS
     transport_options: Mapping[str, TransportOptions] = dataclasses.field(
         default_factory=dict
     )
@@ -83,9 +83,9 @@ class Options:
     #: work (seconds): on a busy server each response then carries what
     #: queued meanwhile; a quiet server answers at once. 0 turns it off.
     poll_coalesce: float = 0.02
-    on_client_connect: Optional[Callable] = None
-    on_client_message: Optional[Callable] = None
-    on_client_disconnect: Optional[Callable] = None
+    on_client_connect: Optional[Callable[..., Any]] = None
+    on_client_message: Optional[Callable[..., Any]] = None
+    on_client_disconnect: Optional[Callable[..., Any]] = None
 
     @classmethod
     def build(cls, **kwargs: Any) -> "Options":

@@ -1,4 +1,4 @@
-"""Origin checks (PROTOCOL.md §6), pure: a WSGI environ in, a verdict out.
+"""Origin checks (docs/protocol.rst §6), pure: a WSGI environ in, a verdict out.
 
 Why it is this careful: every transport can be driven cross-site by a hostile
 page (a ``<script>`` tag for JSONP, an ``<iframe>`` for htmlfile, a
@@ -14,7 +14,7 @@ Example::
 from __future__ import annotations
 
 import re
-from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
@@ -68,7 +68,7 @@ class OriginPolicy:
         self.patterns: List[str] = list(origins or [])
         self._regexes = [_compile(p) for p in self.patterns]
 
-    def _allows(self, origin: str, environ: dict) -> bool:
+    def _allows(self, origin: str, environ: Mapping[str, Any]) -> bool:
         if self.allow_all:
             return True
         hp = split_origin(origin)
@@ -82,15 +82,15 @@ class OriginPolicy:
         text = "%s:%d" % hp
         return any(r.fullmatch(text) for r in self._regexes)
 
-    def check(self, environ: dict) -> Verdict:
-        origin = environ.get("HTTP_ORIGIN") or environ.get("HTTP_SEC_WEBSOCKET_ORIGIN")
+    def check(self, environ: Mapping[str, Any]) -> Verdict:
+        origin: Optional[str] = environ.get("HTTP_ORIGIN") or environ.get("HTTP_SEC_WEBSOCKET_ORIGIN")
         if origin:
             ok = self._allows(origin, environ)
             return Verdict(ok, origin if ok else None)
-        referer = environ.get("HTTP_REFERER")
+        referer: Optional[str] = environ.get("HTTP_REFERER")
         site = environ.get("HTTP_SEC_FETCH_SITE", "").lower()
         if site in ("cross-site", "same-site"):
-            return Verdict(bool(referer) and self._allows(referer, environ), None)
+            return Verdict(referer is not None and self._allows(referer, environ), None)
         if referer:
             return Verdict(self._allows(referer, environ), None)
         return Verdict(True, None)

@@ -1,4 +1,4 @@
-"""Which request is ours, and what it asks for (PROTOCOL.md §3), pure.
+"""Which request is ours, and what it asks for (docs/protocol.rst §3), pure.
 
 ``/<resource>/<transport>/<sid>/<rest…>`` becomes a :class:`Route`; a path
 outside the resource, or naming a transport we do not know, is ``None`` so

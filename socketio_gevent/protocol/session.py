@@ -64,7 +64,8 @@ from .options import Options
 from .outbox import Item, Outbox, QueueFull
 
 __all__ = [
-    "State", "NEW", "OPEN", "CLOSING", "CLOSED", "Session", "DIRECT", "WAKE", "QUEUED", "DROPPED", "Heartbeats", "new_sid", "decode_inbound", "decode_inbound_prefix",
+    "State", "NEW", "OPEN", "CLOSING", "CLOSED", "Session", "DIRECT", "WAKE", "QUEUED", "DROPPED",
+    "Heartbeats", "new_sid", "decode_inbound", "decode_inbound_prefix",
     "Opened", "Closed", "Finished", "Wake", "SendHeartbeat", "EndConnection", "SetTimer", "Log",
     "Effect", "Inbound",
 ]

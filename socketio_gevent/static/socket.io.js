@@ -1,7 +1,7 @@
 /*!
  * socket.io.js: the browser client of socketio_gevent.
  *
- * Speaks the wire protocol of PROTOCOL.md (the `type:length:data,` frames of
+ * Speaks the wire protocol of docs/protocol.rst (the `type:length:data,` frames of
  * the Socket.IO-node line of November 2010, completed) over six transports,
  * tried in order: websocket, server-events, htmlfile, xhr-multipart,
  * xhr-polling, jsonp-polling. No dependencies, no build step.

@@ -1,6 +1,6 @@
 """What every HTTP transport shares: escaped JSON strings, CORS, form bodies.
 
-Why a JSON encoder for every string written into HTML or JavaScript (§6): a
+Why a JSON encoder for every string written into HTML or JavaScript (docs/protocol.rst §6): a
 payload is attacker-controlled text, and ``</script>``, U+2028 or an ``&``
 must not end the string or the script it sits in. Escaping ``<``, ``>``,
 ``&``, U+2028 and U+2029 as ``\\uXXXX`` keeps the string inert in any context.
@@ -8,7 +8,7 @@ must not end the string or the script it sits in. Escaping ``<``, ``>``,
 from __future__ import annotations
 
 import json
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 from urllib.parse import parse_qs
 
 from ..protocol.errors import ProtocolError
@@ -51,7 +51,7 @@ def preflight_headers(origin: Optional[str], requested_headers: str) -> Headers:
     return headers
 
 
-def parse_form(body: bytes) -> dict:
+def parse_form(body: bytes) -> Dict[str, str]:
     """Decode an ``application/x-www-form-urlencoded`` body into ``{name: value}``.
 
     The first value of a repeated field wins. Bad percent-encoding or UTF-8
@@ -65,7 +65,7 @@ def parse_form(body: bytes) -> dict:
     return {k: v[0] for k, v in fields.items()}
 
 
-def payload_from_form(fields: dict) -> str:
+def payload_from_form(fields: Dict[str, str]) -> str:
     """The ``data`` field: a raw payload (§3)."""
     if "data" not in fields:
         raise ProtocolError("form body has no 'data' field")

@@ -1,4 +1,4 @@
-"""htmlfile, the forever iframe (§4.5): ``<script>`` calls into the parent page.
+"""htmlfile, the forever iframe (docs/protocol.rst §4.5): ``<script>`` calls into the parent page.
 
 Every payload is written through :func:`json_string`, so a message holding
 ``</script>`` or U+2028 cannot end the script early. The callback name comes
@@ -8,7 +8,7 @@ written into the page.
 from __future__ import annotations
 
 import re
-from typing import Dict
+from typing import Dict, List
 from urllib.parse import parse_qs
 
 from ..protocol.errors import ProtocolError
@@ -21,7 +21,7 @@ _CALLBACK = re.compile(r"[A-Za-z0-9_.]{1,64}")
 
 def parse_callback(query_string: str) -> str:
     """The ``c`` query parameter, default ``s``; anything odd is a ``400``."""
-    fields: Dict[str, list] = parse_qs(query_string, keep_blank_values=True)
+    fields: Dict[str, List[str]] = parse_qs(query_string, keep_blank_values=True)
     values = fields.get("c")
     if not values:
         return "s"

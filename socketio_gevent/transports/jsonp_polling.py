@@ -1,4 +1,4 @@
-"""jsonp-polling (§4.2): ``io.JSONP[<index>]._("<payload>");``.
+"""jsonp-polling (docs/protocol.rst §4.2): ``io.JSONP[<index>]._("<payload>");``.
 
 The index comes from the URL, so it is checked to be a decimal integer and
 re-rendered as one: nothing the client sends is echoed into the script as is.
@@ -6,7 +6,7 @@ re-rendered as one: nothing the client sends is echoed into the script as is.
 from __future__ import annotations
 
 import json
-from typing import Tuple
+from typing import Dict, Tuple
 
 from ..protocol.errors import ProtocolError
 from .common import Headers, json_string, payload_from_form
@@ -31,7 +31,7 @@ def response(index: int, payload: str) -> Tuple[Headers, bytes]:
     ], body
 
 
-def payload_from_jsonp_form(fields: dict) -> str:
+def payload_from_jsonp_form(fields: Dict[str, str]) -> str:
     """``d`` (a JSON string, our client) or ``data`` (raw, the 2010 client).
 
     Browsers rewrite line breaks in form values as CRLF; a raw ``data`` field

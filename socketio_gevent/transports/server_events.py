@@ -1,4 +1,4 @@
-"""server-events (§4.7): today's EventSource, one event per payload.
+"""server-events (docs/protocol.rst §4.7): today's EventSource, one event per payload.
 
 The payload travels as a JSON string: EventSource rewrites CR and CRLF inside
 ``data`` as LF, which would change the frames' lengths, and a JSON string

@@ -1,4 +1,4 @@
-"""xhr-multipart (§4.6): ``multipart/x-mixed-replace`` parts, bare ``\\n`` line ends.
+"""xhr-multipart (docs/protocol.rst §4.6): ``multipart/x-mixed-replace`` parts, bare ``\\n`` line ends.
 
 A payload may itself contain ``--socketio``; clients find frames by their
 lengths, so nothing here escapes it.

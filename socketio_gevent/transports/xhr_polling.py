@@ -1,4 +1,4 @@
-"""xhr-polling (§4.1): the payload is the body, as UTF-8 text."""
+"""xhr-polling (docs/protocol.rst §4.1): the payload is the body, as UTF-8 text."""
 from __future__ import annotations
 
 from typing import Tuple

@@ -164,7 +164,7 @@ def _flag(params: Params, name: str) -> bool:
 def _bits(value: Optional[str]) -> int:
     if value not in _BITS:
         raise ValueError("window bits must be 8..15, got %r" % value)
-    return _BITS[value]  # type: ignore[index]
+    return _BITS[value]
 
 
 def _accept(params: Params) -> Tuple[str, DeflateParams]:

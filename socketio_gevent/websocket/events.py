@@ -1,4 +1,4 @@
-"""The events every WebSocket codec yields (PROTOCOL.md §4.3).
+"""The events every WebSocket codec yields (docs/protocol.rst §4.3).
 
 Contract shared by all dialects:
 
@@ -19,7 +19,7 @@ After ``Close`` or ``Failed`` a codec yields nothing more.
 """
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 
 class _Event:
@@ -28,18 +28,20 @@ class _Event:
 
     __slots__ = ()
 
-    def _fields(self) -> tuple:
-        return tuple(getattr(self, name) for name in self.__slots__)
+    def _fields(self) -> Tuple[object, ...]:
+        names: Tuple[str, ...] = self.__slots__
+        return tuple(getattr(self, name) for name in names)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._fields() == self._fields()  # type: ignore[attr-defined]
+        return isinstance(other, _Event) and type(other) is type(self) and other._fields() == self._fields()
 
     def __hash__(self) -> int:
         return hash((type(self), self._fields()))
 
     def __repr__(self) -> str:
+        names: Tuple[str, ...] = self.__slots__
         return "%s(%s)" % (type(self).__name__, ", ".join(
-            "%s=%r" % (name, getattr(self, name)) for name in self.__slots__))
+            "%s=%r" % (name, getattr(self, name)) for name in names))
 
 
 class Text(_Event):

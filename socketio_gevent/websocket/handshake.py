@@ -1,6 +1,6 @@
 """Pick a WebSocket dialect from a WSGI environ and say how to answer it.
 
-PROTOCOL.md §4.3 decides, with this precedence:
+docs/protocol.rst §4.3 decides, with this precedence:
 
 1. not ``GET`` -> ``Refuse(405)``; no ``websocket`` token in ``Upgrade`` or
    no ``upgrade`` token in ``Connection`` (both case-insensitive) -> 400;
@@ -50,11 +50,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple, Union
 from urllib.parse import quote
 
+from .codec import Codec
 from .hixie75 import Hixie75Codec
 from .hixie76 import Hixie76Codec, answer_challenge, challenge_response, key_number
 from .hybi03 import Hybi03Codec
 
-if TYPE_CHECKING:  # written by another engineer; imported lazily at run time
+if TYPE_CHECKING:  # deflate (zlib) is imported only when a client offers it
     from .deflate import DeflateParams
 
 __all__ = [
@@ -273,7 +274,7 @@ def _location(environ: Mapping[str, object]) -> str:
     return url
 
 
-def make_codec(accept: Accept, max_message_size: int) -> object:
+def make_codec(accept: Accept, max_message_size: int) -> Codec:
     """The frame codec for an accepted handshake."""
     if accept.dialect == RFC6455:
         from .rfc6455 import RFC6455Codec

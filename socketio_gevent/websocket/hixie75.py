@@ -1,6 +1,6 @@
 """The hixie framing (``0x00 <UTF-8> 0xFF``) and the hixie-75 codec.
 
-PROTOCOL.md §4.3. Hixie-75 and hixie-76 (= hybi-00) frame messages the same
+docs/protocol.rst §4.3. Hixie-75 and hixie-76 (= hybi-00) frame messages the same
 way; they differ only in how a connection is closed. This module holds the
 shared byte parser (:class:`HixieFraming`) and the hixie-75 flavour;
 :mod:`.hixie76` adds the other one.

@@ -1,6 +1,6 @@
 """The hixie-76 (= hybi-00) codec and its MD5 handshake challenge.
 
-PROTOCOL.md §4.3. Framing is the hixie framing of :mod:`.hixie75`; what
+docs/protocol.rst §4.3. Framing is the hixie framing of :mod:`.hixie75`; what
 hixie-76 adds is a closing handshake (``FF 00`` both ways) and a handshake
 challenge the server must answer to prove it speaks WebSocket.
 
@@ -16,7 +16,7 @@ Contract:
 * :func:`answer_challenge` and :func:`challenge_response` return the 16-byte
   MD5 answer, or raise ``ValueError`` unless ``key3`` is exactly 8 bytes.
 
-Example (the draft's own vector, PROTOCOL.md §4.3)::
+Example (the draft's own vector, docs/protocol.rst §4.3)::
 
     challenge_response("4 @1  46546xW%0l 1 5", "12998 5 Y3 1  .P00", b"^n:ds[4U")
     # -> b"8jKS'y:G*Co,Wxa-"

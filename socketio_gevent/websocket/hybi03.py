@@ -1,6 +1,6 @@
 """The hybi-01…03 frame codec (draft-ietf-hybi-thewebsocketprotocol-03).
 
-PROTOCOL.md §4.3. Clients of this era (Chrome 6-era builds, some Flash and
+docs/protocol.rst §4.3. Clients of this era (Chrome 6-era builds, some Flash and
 Java clients) send the hixie-76 handshake plus ``Sec-WebSocket-Draft: 1-3``
 and then speak the first length-prefixed framing:
 
@@ -37,7 +37,7 @@ Contract (the same sans-IO shape as every codec in this package):
   are buffered, so the events never depend on how the input was split.
 * ``send_*`` return one unfragmented frame with the shortest length form.
 
-Example (PROTOCOL.md §4.3 vectors)::
+Example (docs/protocol.rst §4.3 vectors)::
 
     codec = Hybi03Codec()
     codec.receive_data(b"\\x84\\x03Hel\\x02\\x00\\x00\\x02lo")

@@ -137,7 +137,7 @@ class RFC6455Codec:
     messages on a deflate connection (Autobahn's kosoku runner does).
     """
 
-    #: This dialect carries binary messages natively (PROTOCOL.md §4.3).
+    #: This dialect carries binary messages natively (docs/protocol.rst §4.3).
     binary_frames = True
 
     def __init__(self, max_message_size: int = 1 << 20, client: bool = False,

@@ -114,7 +114,8 @@ def attach_test_behaviour(listener: socketio_gevent.Listener) -> None:
 
         @client.on("message")
         def message(msg, annotations):
-            events["messages"].append({"sid": client.session_id, "msg": msg if not isinstance(msg, bytes) else {"bytes": list(msg)}, "annotations": annotations})
+            shown = msg if not isinstance(msg, bytes) else {"bytes": list(msg)}
+            events["messages"].append({"sid": client.session_id, "msg": shown, "annotations": annotations})
             if isinstance(msg, dict) and msg.get("cmd") == "broadcast":
                 client.broadcast(msg["msg"])
             elif annotations.get("r") != "chat":

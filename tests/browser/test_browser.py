@@ -1,4 +1,4 @@
-"""Our browser client in headless Chromium, every transport forced (PROTOCOL.md §8)."""
+"""Our browser client in headless Chromium, every transport forced (docs/protocol.rst §8)."""
 from __future__ import annotations
 
 import os

@@ -17,7 +17,10 @@ def ts() -> int:
     return int(time.time() * 1000)
 
 
-def handshake(conn: HTTPConnection, transport: str = "xhr-polling", headers: Optional[List[Tuple[str, str]]] = None) -> str:
+Headers = Optional[List[Tuple[str, str]]]
+
+
+def handshake(conn: HTTPConnection, transport: str = "xhr-polling", headers: Headers = None) -> str:
     path = "/socket.io/%s//%d" % (transport, ts())
     if transport == "jsonp-polling":
         path += "/0"
@@ -47,7 +50,8 @@ def poll_frames(conn: HTTPConnection, sid: str) -> List[Frame]:
     return decode_payload(response.body.decode("utf-8"))
 
 
-def post(conn: HTTPConnection, sid: str, payload: str, transport: str = "xhr-polling", field: str = "data", headers: Optional[List[Tuple[str, str]]] = None) -> Response:
+def post(conn: HTTPConnection, sid: str, payload: str, transport: str = "xhr-polling", field: str = "data",
+         headers: Headers = None) -> Response:
     body = urlencode({field: payload}).encode("ascii")
     return conn.request(
         "POST",

@@ -1,4 +1,4 @@
-"""The application API of PROTOCOL.md §7 on a real server, driven by the Python client."""
+"""The application API of docs/protocol.rst §7 on a real server, driven by the Python client."""
 from __future__ import annotations
 
 import gc

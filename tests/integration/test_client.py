@@ -12,7 +12,7 @@ def test_round_trip_of_every_message_kind(serve, transport, deflate):
     served = serve()
     served.listener.on("connection", lambda c: c.on("message", lambda m, a: c.send(m, a or None)))
     client = SocketClient(served.url, transport=transport, deflate=deflate).connect()
-    for message, annotations in [
+    for message, notes in [
         ("text with : and , and \n and 😀", {}),
         ({"nested": [1, 2.5, None, True]}, {}),
         (b"\x00\x01binary\xff", {}),
@@ -20,8 +20,8 @@ def test_round_trip_of_every_message_kind(serve, transport, deflate):
         ("", {}),
         ("x" * 100_000, {}),
     ]:
-        client.send(message, annotations)
-        assert client.receive(timeout=5) == (message, annotations)
+        client.send(message, notes)
+        assert client.receive(timeout=5) == (message, notes)
     client.disconnect()
 
 

@@ -1,4 +1,4 @@
-"""The Flash policy: inline on the main port and on its own port (PROTOCOL.md §4.4)."""
+"""The Flash policy: inline on the main port and on its own port (docs/protocol.rst §4.4)."""
 from __future__ import annotations
 
 import logging
@@ -60,7 +60,7 @@ def test_policy_server_on_its_own_port_once_per_process():
     assert flash_server.server_for(second) is service
     reply = ask(service.port)
     for s in servers:
-        assert b'to-ports="%d"' % s.server_port in reply or b"to-ports=\"%d," % s.server_port in reply or (b"%d" % s.server_port) in reply
+        assert b"%d" % s.server_port in reply
     first.close()
     assert service.server.started
     second.close()
@@ -77,6 +77,6 @@ def test_bind_failure_is_logged_once_and_not_fatal(caplog):
     servers = [WSGIServer(("127.0.0.1", 0), plain_app, log=None) for _ in range(2)]
     with caplog.at_level(logging.WARNING, logger="socketio_gevent"):
         listeners = [socketio_gevent.listen(s, flash_policy_port=port) for s in servers]
-    assert all(flash_server.server_for(l) is None for l in listeners)
+    assert all(flash_server.server_for(each) is None for each in listeners)
     assert sum("flash policy server not started" in r.getMessage() for r in caplog.records) == 1
     blocker.close()

@@ -16,7 +16,7 @@ from .helpers import handshake, poll_frames
 
 
 def _spinner(steps, done):
-    for i in range(steps):
+    for _ in range(steps):
         gevent.sleep(0)  # other work is always pending while it runs
     done.append("spinner")
 

@@ -1,4 +1,4 @@
-"""xhr-polling and jsonp-polling against a real gevent server (PROTOCOL.md §3, §4.1, §4.2)."""
+"""xhr-polling and jsonp-polling against a real gevent server (docs/protocol.rst §3, §4.1, §4.2)."""
 from __future__ import annotations
 
 import json

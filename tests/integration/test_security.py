@@ -1,4 +1,4 @@
-"""Origins, CORS, limits and bad input on a real server (PROTOCOL.md §1 errors, §4.1, §6)."""
+"""Origins, CORS, limits and bad input on a real server (docs/protocol.rst §1 errors, §4.1, §6)."""
 from __future__ import annotations
 
 import logging

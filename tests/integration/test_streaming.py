@@ -1,4 +1,4 @@
-"""htmlfile, xhr-multipart and server-events over raw HTTP (PROTOCOL.md §4.5-4.7, §5)."""
+"""htmlfile, xhr-multipart and server-events over raw HTTP (docs/protocol.rst §4.5-4.7, §5)."""
 from __future__ import annotations
 
 import json
@@ -120,7 +120,8 @@ def test_htmlfile_callback_name(serve):
 
 @pytest.mark.parametrize("transport", STREAMS)
 def test_heartbeats_echoed_keep_the_stream_unanswered_end_it(serve, transport):
-    served = serve(transport_options={transport: {"heartbeat_interval": 0.3, "heartbeat_timeout": 0.6, "close_timeout": 5}})
+    timers = {"heartbeat_interval": 0.3, "heartbeat_timeout": 0.6, "close_timeout": 5}
+    served = serve(transport_options={transport: timers})
     stream, _ = open_stream(served, transport)
     sid = decode_payload(next_payload(stream, transport))[0].data
     conn = served.http()

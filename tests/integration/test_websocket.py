@@ -1,4 +1,4 @@
-"""websocket and flashsocket in every dialect, on a real server (PROTOCOL.md §3, §4.3, §5)."""
+"""websocket and flashsocket in every dialect, on a real server (docs/protocol.rst §3, §4.3, §5)."""
 from __future__ import annotations
 
 import gevent
@@ -155,7 +155,8 @@ def test_a_newer_websocket_takes_over_the_session(serve):
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_heartbeats_count_from_one_and_unanswered_close_the_stream(serve, dialect):
-    served = serve(transport_options={"websocket": {"heartbeat_interval": 0.3, "heartbeat_timeout": 0.5, "close_timeout": 5}})
+    timers = {"heartbeat_interval": 0.3, "heartbeat_timeout": 0.5, "close_timeout": 5}
+    served = serve(transport_options={"websocket": timers})
     ws, sid = open_session(served, dialect)
     assert ws.next_message() == "2:1:1,"
     ws.send_text("2:1:1,")  # echo the first
@@ -288,7 +289,8 @@ def test_frames_sent_together_with_the_handshake_are_not_lost(serve):
     for head, tail in [
         ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", mask_frame(1, encode_message("with rfc6455").encode())),
-        ("Upgrade: WebSocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key1: %s\r\nSec-WebSocket-Key2: %s\r\n" % (KEY1, KEY2),
+        ("Upgrade: WebSocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key1: %s\r\nSec-WebSocket-Key2: %s\r\n" % (KEY1, KEY2),
          KEY3 + b"\x00" + encode_message("with hixie-76").encode() + b"\xff"),
     ]:
         sock = gsocket.create_connection(("127.0.0.1", served.port))

@@ -1,4 +1,4 @@
-"""A raw-socket WebSocket test client for every dialect (PROTOCOL.md §4.3).
+"""A raw-socket WebSocket test client for every dialect (docs/protocol.rst §4.3).
 
 Frames we send are built by hand here, byte by byte, so the server's codecs
 are checked against an independent encoder. Frames we receive are parsed
@@ -25,7 +25,7 @@ from socketio_gevent.websocket.rfc6455 import RFC6455Codec
 DIALECTS = ["hixie75", "hixie76", "hybi03", "rfc6455-8", "rfc6455-13"]
 BINARY_DIALECTS = ["hybi03", "rfc6455-8", "rfc6455-13"]
 
-# PROTOCOL.md §4.3 vector
+# docs/protocol.rst §4.3 vector
 KEY1, KEY2, KEY3, ANSWER = "4 @1  46546xW%0l 1 5", "12998 5 Y3 1  .P00", b"^n:ds[4U", b"8jKS'y:G*Co,Wxa-"
 
 
@@ -66,7 +66,8 @@ class RawWS:
         self.dialect = dialect
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.rfile = self.sock.makefile("rb")
-        headers = [("Host", "127.0.0.1:%d" % port), ("Upgrade", "websocket" if dialect.startswith("rfc") else "WebSocket"), ("Connection", "Upgrade")]
+        upgrade = "websocket" if dialect.startswith("rfc") else "WebSocket"
+        headers = [("Host", "127.0.0.1:%d" % port), ("Upgrade", upgrade), ("Connection", "Upgrade")]
         if origin:
             headers.append(("Origin" if dialect != "rfc6455-8" else "Sec-WebSocket-Origin", origin))
         key = base64.b64encode(os.urandom(16)).decode()

@@ -1,4 +1,4 @@
-// Message bodies and annotations (PROTOCOL.md §2), mirroring the server's
+// Message bodies and annotations (docs/protocol.rst §2), mirroring the server's
 // socketio_gevent/protocol/framing.py encode_message / decode_body.
 'use strict';
 const test = require('node:test');

@@ -1,4 +1,4 @@
-// The frame codec of PROTOCOL.md §1 (type:length:data, with UTF-16 lengths).
+// The frame codec of docs/protocol.rst §1 (type:length:data, with UTF-16 lengths).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');

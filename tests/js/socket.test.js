@@ -1,4 +1,4 @@
-// The Socket's state machine (PROTOCOL.md §8) over fake transports: no DOM,
+// The Socket's state machine (docs/protocol.rst §8) over fake transports: no DOM,
 // no network. A fake reports to its socket exactly as the real transports
 // do (_frames, _alive, _ended, _lost), so this drives the same code paths:
 // queueing before connect, heartbeat echoes, realms, resume, renewal,

@@ -1,4 +1,4 @@
-// The xhr-multipart part parser (PROTOCOL.md §4.6), the outbox packing and
+// The xhr-multipart part parser (docs/protocol.rst §4.6), the outbox packing and
 // the backoff schedule: the pure pieces behind the transports.
 'use strict';
 const test = require('node:test');

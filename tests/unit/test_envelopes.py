@@ -1,4 +1,4 @@
-"""Exact bytes of the polling envelopes and helpers (PROTOCOL.md §3, §4.1, §4.2)."""
+"""Exact bytes of the polling envelopes and helpers (docs/protocol.rst §3, §4.1, §4.2)."""
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,6 @@
 """Exact-string tests for socketio_gevent.protocol.framing.
 
-Vectors come from PROTOCOL.md §1 (frames: ``1:6::hello,``, ``0:0:,``,
+Vectors come from docs/protocol.rst §1 (frames: ``1:6::hello,``, ``0:0:,``,
 ``2:1:1,``, ``3:n:sid,``, lengths in UTF-16 code units) and §2 (message bodies:
 ``1:19:r:chat\\n:Hello world,``, the 2010 README form ``1:18:r:chat:Hello world,``,
 ``j`` and ``b`` annotations), and RFC 4648 §10 (base64 test vectors).

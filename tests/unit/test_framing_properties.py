@@ -1,4 +1,4 @@
-"""Property tests for socketio_gevent.protocol.framing (PROTOCOL.md §1, §2).
+"""Property tests for socketio_gevent.protocol.framing (docs/protocol.rst §1, §2).
 
 What they prove: ``decode(encode(x)) == x`` for arbitrary text (astral
 characters included), frame types, annotations, bytes and JSON values; a
@@ -143,7 +143,7 @@ def test_body_round_trip(message: str, notes: Dict[str, Optional[str]]) -> None:
 @SETTINGS
 @given(keys, st.text().filter(lambda v: ":" not in v and "\n" not in v), st.text().filter(lambda m: "\n" not in m))
 def test_readme_form(key: str, value: str, message: str) -> None:
-    # PROTOCOL.md §2: the last annotation not closed by "\n" ends at its first ":".
+    # docs/protocol.rst §2: the last annotation not closed by "\n" ends at its first ":".
     assert decode_body(f"{key}:{value}:{message}") == (message, {key: value})
 
 

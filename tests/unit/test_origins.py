@@ -1,4 +1,4 @@
-"""Origin policy on real WSGI environs (PROTOCOL.md §6)."""
+"""Origin policy on real WSGI environs (docs/protocol.rst §6)."""
 from __future__ import annotations
 
 from socketio_gevent.protocol.origins import OriginPolicy, split_origin

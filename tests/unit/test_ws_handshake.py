@@ -1,4 +1,4 @@
-"""Tests for dialect selection and the handshake answers (PROTOCOL.md §4.3).
+"""Tests for dialect selection and the handshake answers (docs/protocol.rst §4.3).
 
 Vectors: RFC 6455 §1.3 / §4.2.2 key ``dGhlIHNhbXBsZSBub25jZQ==`` -> accept
 ``s3pPLMBiTxaQ9kYGzzhZRbK+xOo=``; draft-hixie-thewebsocketprotocol-76 §1.3
@@ -456,7 +456,7 @@ def test_negotiate_never_raises(headers: Dict[str, Optional[str]], method: str, 
 
 
 def test_modules_do_not_import_gevent() -> None:
-    # DESIGN.md: the pure layer never imports gevent.
+    # docs/architecture.rst: the pure layer never imports gevent.
     code = (
         "import sys\n"
         "import socketio_gevent.websocket.handshake, socketio_gevent.websocket.hixie75\n"

@@ -1,4 +1,4 @@
-"""Exact-byte tests for the hixie-75 and hixie-76 codecs (PROTOCOL.md §4.3).
+"""Exact-byte tests for the hixie-75 and hixie-76 codecs (docs/protocol.rst §4.3).
 
 Vectors: text frames ``0x00 <UTF-8> 0xFF`` and the close frame ``0xFF 0x00``
 (§4.3, "hixie frames"); length-prefixed frames with the high bit of the type

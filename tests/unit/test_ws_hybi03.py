@@ -1,4 +1,4 @@
-"""Exact-byte tests for the hybi-03 codec (PROTOCOL.md §4.3).
+"""Exact-byte tests for the hybi-03 codec (docs/protocol.rst §4.3).
 
 Vectors, all from §4.3 ("hybi-03 frames", taken from
 draft-ietf-hybi-thewebsocketprotocol-03 §4.7): text ``04 05 "Hello"``;

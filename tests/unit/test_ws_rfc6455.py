@@ -249,7 +249,8 @@ FAILURES = [
     ("unmasked client frame", frame(1, HELLO, mask=None), CloseCode.PROTOCOL_ERROR),
     ("unmasked client ping", frame(9, mask=None), CloseCode.PROTOCOL_ERROR),
     # UTF-8 (§8.1)
-    ("invalid UTF-8", frame(1, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"), CloseCode.INVALID_DATA),
+    ("invalid UTF-8", frame(1, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"),
+     CloseCode.INVALID_DATA),
     ("truncated UTF-8", frame(1, b"abc\xe2\x82"), CloseCode.INVALID_DATA),
     ("truncated UTF-8 in fragments", frame(1, b"abc\xe2", fin=False) + frame(0, b"\x82"), CloseCode.INVALID_DATA),
     ("overlong", frame(1, b"\xc0\xaf"), CloseCode.INVALID_DATA),

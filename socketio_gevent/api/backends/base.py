@@ -32,5 +32,5 @@ class Backend(abc.ABC):
     def publish(self, broadcast: Broadcast) -> None:
         """Send ``broadcast`` to every attached listener."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional: most backends hold nothing)
         """Release connections; the default has none."""
