@@ -12,7 +12,7 @@ One state, one write path:
   reading goes on until the peer answers or ``CLOSE_WAIT`` passes),
   ``CLOSED`` (nothing more is read or accepted for writing; the socket is
   shut once its last bytes are out, or at once if the peer is gone).
-- Every byte goes out through ``_queue``: sent at once when nothing is
+- Every byte goes out through ``write``: sent at once when nothing is
   pending and the socket takes it, the rest kept in one outgoing buffer
   that one loop write watcher flushes (no greenlet, no lock). So frames
   never interleave, order is kept, and no write ever waits: the hub itself
@@ -115,21 +115,36 @@ class WebSocketConnection:
         return self.state is _CLOSED
 
     @property
-    def idle(self) -> bool:
-        """Nothing waits in the outgoing buffer."""
-        return not self._out
-
-    @property
     def ready(self) -> bool:
         """Open, with nothing waiting: a write now goes straight to the socket."""
         return not self._out and self.state is _OPEN
 
     # -- writing -----------------------------------------------------------
-    def write(self, data: bytes) -> bool:
-        """Write framed bytes without waiting; ``False`` unless open."""
-        if self.state is not _OPEN:
+    def write(self, data: bytes, control: bool = False) -> bool:
+        """The one write path: send now what the socket takes, buffer the rest.
+
+        Data frames only while open (``False`` otherwise: nothing follows a
+        close frame); ``control`` frames (a close, its answer, a pong) also
+        while closing. Never waits.
+        """
+        if self.state is not _OPEN and not control:
             return False
-        self._queue(data)
+        if not data or self._shut:
+            return True
+        if self._out:
+            self._out += data
+            return True
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self.abort()
+            return False
+        if sent < len(data):
+            self._out += data[sent:]
+            self._writer = gevent.get_hub().loop.io(self.sock.fileno(), 2)
+            self._writer.start(self._flush)
         return True
 
     def send_text(self, text: str) -> bool:
@@ -137,27 +152,6 @@ class WebSocketConnection:
 
     def send_binary(self, data: bytes) -> bool:
         return self.write(self.codec.send_binary(data))
-
-    def _queue(self, data: bytes) -> None:
-        """The one write path: send now what the socket takes, buffer the rest."""
-        if not data or self._shut:
-            return
-        if not self._out:
-            try:
-                sent = self.sock.send(data)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                self.abort()
-                return
-            if sent == len(data):
-                return
-            data = data[sent:]
-            self._out += data
-            self._writer = gevent.get_hub().loop.io(self.sock.fileno(), 2)
-            self._writer.start(self._flush)
-        else:
-            self._out += data
 
     def _flush(self) -> None:
         """In the hub: the socket takes more."""
@@ -203,13 +197,13 @@ class WebSocketConnection:
             self._finish()
             return
         self.state = _CLOSING
-        self._queue(frame)
+        self.write(frame, control=True)
         self._timer = call_later(CLOSE_WAIT, self._finish)
 
     def fail(self, code: int, reason: str) -> None:
         """The dialect's error close (docs/protocol.rst §4.3), then TCP close."""
         if self.state is _OPEN:
-            self._queue(self.codec.send_close(code, reason))
+            self.write(self.codec.send_close(code, reason), control=True)
         self._finish()
 
     def _finish(self) -> None:
@@ -274,7 +268,7 @@ class WebSocketConnection:
             yield event
             if kind is Close or kind is Failed:
                 if self.state is _OPEN:
-                    self._queue(event.reply)  # type: ignore[union-attr]
+                    self.write(event.reply, control=True)  # type: ignore[union-attr]
                 self._finish()
                 return
 

@@ -70,29 +70,37 @@ class Outbox:
     counts with thousands of idle sessions.
     """
 
-    __slots__ = ("max_messages", "max_bytes", "items", "_size")
+    __slots__ = ("max_messages", "max_bytes", "items", "size")
 
     def __init__(self, max_messages: int, max_bytes: int) -> None:
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         #: The queued items, oldest first (read it; add through ``put``).
         self.items: List[Item] = []
-        self._size = 0
+        #: Their total length (characters of text frames, bytes of binary ones).
+        self.size = 0
+
+    def full(self, size: int) -> Optional[str]:
+        """Which bound an item of ``size`` would pass, or ``None`` if it fits."""
+        if len(self.items) >= self.max_messages:
+            return "max_queue_messages (%d) exceeded" % self.max_messages
+        if self.size + size > self.max_bytes:
+            return "max_queue_bytes (%d) exceeded" % self.max_bytes
+        return None
 
     def put(self, item: Item, bounded: bool = True) -> None:
         """Append ``item``; ``bounded=False`` is for the one last ``0:0:,``."""
         size = len(item)
         if bounded:
-            if len(self.items) >= self.max_messages:
-                raise QueueFull("max_queue_messages (%d) exceeded" % self.max_messages)
-            if self._size + size > self.max_bytes:
-                raise QueueFull("max_queue_bytes (%d) exceeded" % self.max_bytes)
+            reason = self.full(size)
+            if reason is not None:
+                raise QueueFull(reason)
         self.items.append(item)
-        self._size += size
+        self.size += size
 
     def take(self) -> List[Item]:
         items, self.items = self.items, []
-        self._size = 0
+        self.size = 0
         return items
 
     def __len__(self) -> int:

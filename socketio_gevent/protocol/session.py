@@ -61,7 +61,7 @@ from .errors import ProtocolError
 from .framing import (DISCONNECT, DISCONNECT_FRAME, HEARTBEAT, MESSAGE, SESSION_ID, Frame,
                       decode_body, encode_frame)
 from .options import Options
-from .outbox import Item, Outbox, QueueFull
+from .outbox import Item, Outbox
 
 __all__ = [
     "State", "NEW", "OPEN", "CLOSING", "CLOSED", "Session", "DIRECT", "WAKE", "QUEUED", "DROPPED",
@@ -323,14 +323,19 @@ class Session:
         """
         if self.state is not OPEN:
             return DROPPED
-        if direct and self.connection is not None and not self.outbox.items:
+        outbox = self.outbox
+        items = outbox.items
+        if direct and self.connection is not None and not items:
             return DIRECT
-        try:
-            self.outbox.put(item)
-        except QueueFull as exc:
-            self._log(logging.WARNING, "disconnected: %s" % exc.reason)
-            self._finish_open(exc.reason)
+        # Outbox.put, inlined: this runs once per message per recipient.
+        size = len(item)
+        if len(items) >= outbox.max_messages or outbox.size + size > outbox.max_bytes:
+            reason = outbox.full(size) or "queue bound exceeded"
+            self._log(logging.WARNING, "disconnected: %s" % reason)
+            self._finish_open(reason)
             return DROPPED
+        items.append(item)
+        outbox.size += size
         return QUEUED if self.connection is None else WAKE
 
     def take(self, connection: Any) -> List[Item]:
