@@ -155,6 +155,7 @@ class SessionSocket:
     def _handle(self, events: Iterator[Event]) -> None:
         session = self.session
         machine = session.machine
+        decoder = self._decoder
         ws = self.ws
         self._reader = getcurrent()
         try:
@@ -170,23 +171,24 @@ class SessionSocket:
                 elif machine.state is not OPEN or machine.connection is not self:
                     continue  # moved or closing: only the close exchange is left
                 elif kind is Text:
-                    self._receive_text(event.data)  # type: ignore[union-attr]
+                    data: str = event.data  # type: ignore[union-attr,assignment]
+                    if not decoder.pending:
+                        message = plain_message(data, decoder.max_length)
+                        if message is not None:  # one plain message: no frames to build
+                            session.deliver_message(message)
+                            continue
+                    self._receive_payload(data)
                 elif kind is Binary:
                     session.deliver([("message", event.data, {})])  # type: ignore[union-attr]
         finally:
             self._reader = None
         self._write_queued()
 
-    def _receive_text(self, data: str) -> None:
+    def _receive_payload(self, data: str) -> None:
+        """Frames in general: several per message, or one split across messages."""
         session = self.session
-        decoder = self._decoder
-        if not decoder.pending:
-            message = plain_message(data, decoder.max_length)
-            if message is not None:  # one plain message: no frames to build
-                session.deliver_message(message)
-                return
         try:
-            inbound = decode_inbound(decoder.feed(data))
+            inbound = decode_inbound(self._decoder.feed(data))
         except ProtocolError as exc:
             session.deliver(decode_inbound_prefix(exc.frames))
             session.log.warning("session %s: malformed payload: %s", session.sid, exc.reason)
