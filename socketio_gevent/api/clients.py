@@ -39,6 +39,12 @@ class SessionHandle(Protocol):
     @property
     def connections(self) -> int: ...
 
+    @property
+    def acknowledged(self) -> int: ...
+
+    @property
+    def pending(self) -> int: ...
+
     def send(self, item: Item, frames: Optional[FrameCache] = None) -> None:
         """Write or queue one encoded item."""
 
@@ -77,6 +83,18 @@ class Client(EventEmitter):
     def connections(self) -> int:
         """How many requests have opened (or reopened) the session."""
         return self.session.connections
+
+    @property
+    def acknowledged(self) -> int:
+        """How many of our messages the client acknowledged (acks extension, §9; else 0)."""
+        return self.session.acknowledged
+
+    @property
+    def pending(self) -> int:
+        """Our messages not known to have reached the client: written but not
+        acknowledged, or still queued. Read in a ``disconnect`` handler, it is
+        what may be lost (without the acks extension, only the queued ones)."""
+        return self.session.pending
 
     def send(self, message: Any, annotations: Annotations = None) -> None:
         """Queue ``message`` (str, bytes or a JSON-able value) for this client."""

@@ -80,19 +80,19 @@ class HeldRequest:
 
     What polls and streams share as a session's
     :class:`~socketio_gevent.edge.sessions.Connection`: ``wake``, ``end``
-    and ``heartbeat`` wake the waiting request, nothing is written directly
+    and ``send_frame`` wake the waiting request, nothing is written directly
     (``offer`` declines: a response carries what is queued when it is
     written), and a client that hangs up is noticed by :class:`PeerWatch`.
     """
 
-    __slots__ = ("transport", "ended", "peer", "beat", "_event", "_environ")
+    __slots__ = ("transport", "ended", "peer", "frames", "_event", "_environ")
 
     def __init__(self, transport: str, environ: Dict[str, Any]) -> None:
         self.transport = transport
         #: The session let go of this request, or its client hung up.
         self.ended = False
-        #: A heartbeat frame waiting to be written.
-        self.beat: Optional[str] = None
+        #: Frames for this request alone (a heartbeat, an ack) waiting to be written.
+        self.frames: Optional[str] = None
         self._event = Event()
         self._environ = environ
         self.peer: Optional[PeerWatch] = None
@@ -116,14 +116,14 @@ class HeldRequest:
     def offer(self, item: Item, frames: Optional[FrameCache]) -> bool:
         return False
 
-    def heartbeat(self, frame: str) -> None:
-        self.beat = frame
+    def send_frame(self, frame: str) -> None:
+        self.frames = frame if self.frames is None else self.frames + frame
         self._event.set()
 
     # -- for the request's greenlet ------------------------------------------
-    def take_beat(self) -> str:
-        beat, self.beat = self.beat, None
-        return beat or ""
+    def take_frames(self) -> str:
+        frames, self.frames = self.frames, None
+        return frames or ""
 
     def abort(self) -> None:
         """Cut the request's connection (server side) and end it."""

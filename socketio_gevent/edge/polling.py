@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from ..protocol.acks import read_query
 from ..protocol.errors import ProtocolError
 from ..protocol.framing import decode_payload
 from ..protocol.outbox import as_text
@@ -34,24 +35,27 @@ class PollConnection(HeldRequest):
 
 
 def poll(session: LiveSession, transport: str, duration: Optional[float],
-         environ: Dict[str, Any], coalesce: float = 0.0) -> str:
+         environ: Dict[str, Any], coalesce: float = 0.0, resume: Optional[int] = None) -> Optional[str]:
     """Hold until data or ``duration``; the payload ("" when empty or taken over).
 
     With data, the answer waits (at most ``coalesce`` seconds) for the
     server to be idle, so a busy server sends more per response. A client
     that hung up meanwhile gets nothing taken from the queue, so its next
-    request receives it all.
+    request receives it all. ``None``: the client's ``a=`` count was refused
+    and ended the session (``session.failure`` says why).
     """
     connection = PollConnection(transport, environ)
-    session.attach(connection)
+    session.attach(connection, resume)
+    if session.failure is not None:
+        return None
     try:
-        if not session.has_queued() and connection.beat is None:
+        if not session.has_queued() and connection.frames is None:
             connection.wait(duration)
         if coalesce and session.has_queued() and not connection.ended:
             idle_gate().wait(coalesce)
         if connection.hung_up():
             return ""  # taken over (the newer request gets the queue), closed, or gone
-        return as_text(session.take(connection)) + connection.take_beat()
+        return as_text(session.take(connection)) + connection.take_frames()
     finally:
         connection.stop_watching()
         session.detach(connection)
@@ -94,17 +98,20 @@ def handle(
 
 def _get(sessions: SessionTable, route: Route, environ: Dict[str, Any],
          start_response: responses.StartResponse, cors: Headers) -> Iterable[bytes]:
+    wants_acks, resume = read_query(environ.get("QUERY_STRING", ""))
     if not route.sid:
-        session = sessions.create(route.transport, environ)
-        payload = session.session_frame
+        session = sessions.create(route.transport, environ, wants_acks)
+        opening = session.session_frame
         session.open()  # ``connection`` fires; what it sends goes in the next poll
-        return _ok(start_response, route, payload, cors)
+        return _ok(start_response, route, opening, cors)
     found = sessions.find(route.sid)
     if found is None:
         return responses.error(start_response, 404, "unknown or expired session", cors)
     options = sessions.options
     duration = options.transport(route.transport).duration
-    payload = poll(found, route.transport, duration, environ, options.poll_coalesce)
+    payload = poll(found, route.transport, duration, environ, options.poll_coalesce, resume)
+    if payload is None:
+        return responses.error(start_response, 400, found.failure or "refused", cors)
     return _ok(start_response, route, payload, cors)
 
 
@@ -132,6 +139,8 @@ def _post(sessions: SessionTable, route: Route, environ: Dict[str, Any],
         payload = jsonp_polling.payload_from_jsonp_form(fields)
     else:
         payload = payload_from_form(fields)
-    session.deliver(decode_inbound(decode_payload(payload, max_length=limit)))
+    session.deliver(decode_inbound(decode_payload(payload, max_length=limit)), posted=True)
+    if session.failure is not None:
+        return responses.error(start_response, 400, session.failure, cors)
     headers: List[Tuple[str, str]] = [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", "2")]
     return responses.respond(start_response, 200, headers + cors, b"ok")

@@ -3,7 +3,8 @@
 :class:`LiveSession` owns one :class:`~socketio_gevent.protocol.session.Session`
 and does only what the machine cannot: it feeds it inputs with the loop's
 clock, keeps one loop timer at the machine's deadline, applies the effects
-(wake or end a connection, write a heartbeat, tell the application), and
+(wake or end a connection, write a heartbeat or an ack, tell the
+application), and
 hands inbound messages to the application one at a time, in order.
 
 :class:`SessionTable` is the set of live sessions of one middleware, by id.
@@ -23,7 +24,7 @@ from gevent.lock import Semaphore
 from ..protocol.options import Options
 from ..protocol.outbox import FrameCache, Item
 from ..protocol.session import (Closed, EndConnection, Finished, Inbound, Log, Opened,
-                                CLOSED, DIRECT, OPEN, WAKE, SendHeartbeat, Session, SetTimer, State,
+                                CLOSED, DIRECT, OPEN, WAKE, SendFrame, Session, SetTimer, State,
                                 Wake, new_sid)
 from .loop import Timer, call_later, now
 
@@ -41,8 +42,8 @@ class Connection(Protocol):
     def offer(self, item: Item, frames: Optional[FrameCache]) -> bool:
         """Write ``item`` now if that needs no waiting; ``False``: queue it."""
 
-    def heartbeat(self, frame: str) -> None:
-        """Write this heartbeat frame now (heartbeats are never queued)."""
+    def send_frame(self, frame: str) -> None:
+        """Write this frame now, for this connection alone (a heartbeat, an ack): never queued."""
 
     def end(self, reason: str) -> None:
         """The session let go of you: finish soon. Must not block."""
@@ -69,8 +70,8 @@ class LiveSession:
 
     __slots__ = ("machine", "table", "app", "log", "environ", "client", "_timer", "_inbound")
 
-    def __init__(self, table: "SessionTable", transport: str, environ: Dict[str, Any]) -> None:
-        self.machine = Session(new_sid(), table.options, transport, now())
+    def __init__(self, table: "SessionTable", transport: str, environ: Dict[str, Any], acks: bool = False) -> None:
+        self.machine = Session(new_sid(), table.options, transport, now(), acks)
         self.table = table
         self.app = table.app
         self.log = table.log
@@ -101,6 +102,14 @@ class LiveSession:
     def connections(self) -> int:
         return self.machine.connections
 
+    @property
+    def acknowledged(self) -> int:
+        return self.machine.acknowledged
+
+    @property
+    def pending(self) -> int:
+        return self.machine.pending
+
     def send(self, item: Item, frames: Optional[FrameCache] = None) -> None:
         """Write ``item`` at once if the attached connection can, else queue it.
 
@@ -111,7 +120,7 @@ class LiveSession:
         if outcome == DIRECT:
             if machine.connection.offer(item, frames):
                 return
-            outcome = machine.push(item, False)
+            outcome = machine.declined(item)
         if outcome == WAKE:
             machine.connection.wake()
         elif machine.effects:
@@ -144,8 +153,9 @@ class LiveSession:
         self.machine.open()
         self._apply()
 
-    def attach(self, connection: Connection) -> None:
-        self.machine.attach(connection, connection.transport, now())
+    def attach(self, connection: Connection, resume: Optional[int] = None) -> None:
+        """``resume``: how many of our messages the client has (acks extension)."""
+        self.machine.attach(connection, connection.transport, now(), resume)
         self._apply()
 
     def detach(self, connection: Connection) -> None:
@@ -163,19 +173,33 @@ class LiveSession:
             self._apply()
         return items
 
-    def deliver(self, events: Iterable[Inbound]) -> None:
-        """Hand a decoded payload's messages to the application, in order."""
+    @property
+    def failure(self) -> Optional[str]:
+        """Why the client's acknowledgements ended the session, if they did."""
+        return self.machine.failure
+
+    def deliver(self, events: Iterable[Inbound], posted: bool = False) -> None:
+        """Hand a decoded payload's messages to the application, in order.
+
+        ``posted``: the payload is one POST's, answered once this returns.
+        """
         with self._inbound:
-            for message, annotations in self.machine.receive(events, now()):
+            for message, annotations in self.machine.receive(events, now(), posted):
                 self.app.session_message(self.client, message, annotations)
         if self.machine.effects:
             self._apply()
 
     def deliver_message(self, message: Any) -> None:
         """One message without annotations: :meth:`deliver` for the common case."""
+        machine = self.machine
         with self._inbound:
-            if self.machine.state is OPEN:
+            if machine.got is None:
+                if machine.state is OPEN:
+                    self.app.session_message(self.client, message, {})
+            elif machine.receive_one(now()):
                 self.app.session_message(self.client, message, {})
+        if machine.effects:
+            self._apply()
 
     # -- effects -----------------------------------------------------------
     def _apply(self) -> None:
@@ -188,8 +212,8 @@ class LiveSession:
                     effect.connection.wake()
                 elif kind is SetTimer:
                     self._set_timer(effect.at)
-                elif kind is SendHeartbeat:
-                    effect.connection.heartbeat(effect.frame)
+                elif kind is SendFrame:
+                    effect.connection.send_frame(effect.frame)
                 elif kind is EndConnection:
                     effect.connection.end(effect.reason)
                 elif kind is Opened:
@@ -236,8 +260,9 @@ class SessionTable:
         self.log = log
         self.sessions: Dict[str, LiveSession] = {}
 
-    def create(self, transport: str, environ: Dict[str, Any]) -> LiveSession:
-        return LiveSession(self, transport, environ)
+    def create(self, transport: str, environ: Dict[str, Any], acks: bool = False) -> LiveSession:
+        """A new session; ``acks`` if the client asked for the extension (and it is on)."""
+        return LiveSession(self, transport, environ, acks and self.options.acknowledgements)
 
     def find(self, sid: str) -> Optional[LiveSession]:
         """The live session ``sid``, or ``None`` (unknown, expired or ended)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple
 
+from ..protocol.acks import read_query
 from ..protocol.errors import ProtocolError
 from ..protocol.outbox import as_text
 from ..protocol.routing import Route
@@ -55,12 +56,12 @@ def _stream(session: LiveSession, connection: StreamConnection, prelude: bytes, 
             yield envelope(first)
             session.open()  # ``connection`` fires after the 3: frame is written
         while session.is_attached(connection) and not connection.ended:
-            if not session.has_queued() and connection.beat is None:
+            if not session.has_queued() and connection.frames is None:
                 connection.wait()
                 continue
             if connection.hung_up():
                 break  # keep the queue for the client's next request
-            payload = as_text(session.take(connection)) + connection.take_beat()
+            payload = as_text(session.take(connection)) + connection.take_frames()
             if payload:
                 data = envelope(payload)
                 written += len(data)
@@ -89,6 +90,10 @@ def handle(
         headers, prelude, envelope = _envelope(route.transport, environ)
     except ProtocolError as exc:
         return responses.error(start_response, exc.status, exc.reason, cors)
+    try:
+        wants_acks, resume = read_query(environ.get("QUERY_STRING", ""))
+    except ProtocolError as exc:
+        return responses.error(start_response, exc.status, exc.reason, cors)
     first: Optional[str] = None
     if route.sid:
         found = sessions.find(route.sid)
@@ -96,10 +101,12 @@ def handle(
             return responses.error(start_response, 404, "unknown or expired session", cors)
         session = found
     else:
-        session = sessions.create(route.transport, environ)
+        session = sessions.create(route.transport, environ, wants_acks)
         first = session.session_frame
     connection = StreamConnection(route.transport, environ)
+    session.attach(connection, resume)
+    if session.failure is not None:
+        return responses.error(start_response, 400, session.failure, cors)
     connection.watch_peer()
-    session.attach(connection)
     start_response(responses.status_line(200), headers + cors)
     return _stream(session, connection, prelude, envelope, first, sessions.options.stream_limit)

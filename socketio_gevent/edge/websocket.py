@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from gevent import getcurrent
 
+from ..protocol.acks import read_query
 from ..protocol.errors import ProtocolError
 from ..protocol.framing import Decoder, plain_message
 from ..protocol.outbox import FrameCache, Item
@@ -69,7 +70,7 @@ class SessionSocket:
         self.ws.write(self._frame(item, frames))
         return True
 
-    def heartbeat(self, frame: str) -> None:
+    def send_frame(self, frame: str) -> None:
         self.ws.write(self.codec.send_text(frame))
 
     def end(self, reason: str) -> None:
@@ -209,6 +210,10 @@ def handle(
     accept = handshake.negotiate(environ, deflate=options.websocket_deflate)
     if isinstance(accept, handshake.Refuse):
         return responses.error(start_response, accept.status, accept.reason, accept.headers)
+    try:
+        wants_acks, resume = read_query(environ.get("QUERY_STRING", ""))
+    except ProtocolError as exc:
+        return responses.error(start_response, exc.status, exc.reason)
     session: Optional[LiveSession] = None
     if route.sid:
         session = sessions.find(route.sid)
@@ -220,14 +225,16 @@ def handle(
         sessions.log.warning("%s handshake failed: %s", route.transport, exc)
         return []
     if session is None:
-        session = sessions.create(route.transport, environ)
+        session = sessions.create(route.transport, environ, wants_acks)
         ws.write(ws.codec.send_text(session.session_frame))
         connection = SessionSocket(route.transport, session, ws)
         session.attach(connection)
         session.open()
     else:
         connection = SessionSocket(route.transport, session, ws)
-        session.attach(connection)
+        session.attach(connection, resume)
+        if session.failure is not None:
+            ws.fail(CloseCode.POLICY_VIOLATION, session.failure)
     connection.wake()  # what was queued while the client was away
     connection.start()
     return []

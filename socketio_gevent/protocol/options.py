@@ -83,6 +83,8 @@ class Options:
     #: work (seconds): on a busy server each response then carries what
     #: queued meanwhile; a quiet server answers at once. 0 turns it off.
     poll_coalesce: float = 0.02
+    #: Offer the acks extension (docs/protocol.rst §9) to clients that ask.
+    acknowledgements: bool = True
     on_client_connect: Optional[Callable[..., Any]] = None
     on_client_message: Optional[Callable[..., Any]] = None
     on_client_disconnect: Optional[Callable[..., Any]] = None

@@ -80,11 +80,15 @@ class Outbox:
         #: Their total length (characters of text frames, bytes of binary ones).
         self.size = 0
 
-    def full(self, size: int) -> Optional[str]:
-        """Which bound an item of ``size`` would pass, or ``None`` if it fits."""
-        if len(self.items) >= self.max_messages:
+    def full(self, size: int, kept: int = 0, kept_size: int = 0) -> Optional[str]:
+        """Which bound an item of ``size`` would pass, or ``None`` if it fits.
+
+        ``kept``/``kept_size``: messages held elsewhere for the same client
+        (written, not yet acknowledged) that count against the same bounds.
+        """
+        if len(self.items) + kept >= self.max_messages:
             return "max_queue_messages (%d) exceeded" % self.max_messages
-        if self.size + size > self.max_bytes:
+        if self.size + kept_size + size > self.max_bytes:
             return "max_queue_bytes (%d) exceeded" % self.max_bytes
         return None
 

@@ -20,7 +20,7 @@ effect                   the edge then
 :class:`Closed`          fires ``disconnect`` (once, on leaving "open")
 :class:`Finished`        forgets the session
 :class:`Wake`            tells the attached connection that items are queued
-:class:`SendHeartbeat`   writes the frame on that connection (never queued)
+:class:`SendFrame`       writes the frame on that connection (never queued)
 :class:`EndConnection`   ends that request or socket (already detached)
 :class:`SetTimer`        re-arms its one timer (``None``: no timer)
 :class:`Log`             logs the line, naming the session
@@ -57,16 +57,18 @@ import logging
 import secrets
 from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
+from .acks import (ACK, ACK_DELAY, ACK_EVERY, AGREED, SEQ, Incoming, Outgoing, is_message, parse_count,
+                   seq_frame)
 from .errors import ProtocolError
 from .framing import (DISCONNECT, DISCONNECT_FRAME, HEARTBEAT, MESSAGE, SESSION_ID, Frame,
                       decode_body, encode_frame)
-from .options import Options
+from .options import WEBSOCKET_TRANSPORTS, Options
 from .outbox import Item, Outbox
 
 __all__ = [
     "State", "NEW", "OPEN", "CLOSING", "CLOSED", "Session", "DIRECT", "WAKE", "QUEUED", "DROPPED",
     "Heartbeats", "new_sid", "decode_inbound", "decode_inbound_prefix",
-    "Opened", "Closed", "Finished", "Wake", "SendHeartbeat", "EndConnection", "SetTimer", "Log",
+    "Opened", "Closed", "Finished", "Wake", "SendFrame", "EndConnection", "SetTimer", "Log",
     "Effect", "Inbound",
 ]
 
@@ -110,8 +112,8 @@ class Wake(NamedTuple):
     connection: Any
 
 
-class SendHeartbeat(NamedTuple):
-    """Write ``frame`` on ``connection`` now; heartbeats are never queued."""
+class SendFrame(NamedTuple):
+    """Write ``frame`` on ``connection`` now: a heartbeat or an ack, never queued."""
     connection: Any
     frame: str
 
@@ -187,11 +189,11 @@ class Session:
     """The state of one session; see the module docstring for the protocol."""
 
     __slots__ = ("sid", "options", "state", "transport", "connection", "connections",
-                 "outbox", "heartbeats", "effects", "deadline",
+                 "outbox", "heartbeats", "effects", "deadline", "sent", "got", "failure",
                  "_close_at", "_beat_at", "_check_at", "_check_number", "_last_beat_at",
-                 "_interval", "_timeout")
+                 "_interval", "_timeout", "_fresh")
 
-    def __init__(self, sid: str, options: Options, transport: str, now: float) -> None:
+    def __init__(self, sid: str, options: Options, transport: str, now: float, acks: bool = False) -> None:
         self.sid = sid
         self.options = options
         self.state = NEW
@@ -215,12 +217,34 @@ class Session:
         self._last_beat_at = now
         self._interval: Optional[float] = None
         self._timeout: Optional[float] = None
+        # The acks extension (docs/protocol.rst §9), when the client asked for it:
+        #: our messages written and not yet acknowledged,
+        self.sent: Optional[Outgoing] = Outgoing() if acks else None
+        #: and the client's messages received.
+        self.got: Optional[Incoming] = Incoming() if acks else None
+        #: The attached connection has carried no message yet: the next starts with ``5:``.
+        self._fresh = True
+        #: Why the peer's input ended the session (a bad acknowledgement), if it did.
+        self.failure: Optional[str] = None
         self._retime()
 
     @property
     def session_frame(self) -> str:
-        """The ``3:`` frame, the first a session ever sends."""
-        return encode_frame(SESSION_ID, self.sid)
+        """What a session sends first: its ``3:`` frame (and ``4:1:0,`` with acks)."""
+        frame = encode_frame(SESSION_ID, self.sid)
+        return frame if self.sent is None else frame + AGREED
+
+    @property
+    def acknowledged(self) -> int:
+        """How many of our messages the client acknowledged (0 without the extension)."""
+        return self.sent.acked if self.sent is not None else 0
+
+    @property
+    def pending(self) -> int:
+        """Our messages not known to have arrived: written but unacknowledged, or
+        queued (after the end: those the session ended with)."""
+        queued = sum(1 for item in self.outbox.items if is_message(item))
+        return queued + (len(self.sent.items) if self.sent is not None else 0)
 
     # -- lifecycle ---------------------------------------------------------
     def open(self) -> None:
@@ -229,11 +253,16 @@ class Session:
             self.state = OPEN
             self.effects.append(_OPENED)
 
-    def attach(self, connection: Any, transport: str, now: float) -> None:
-        """A request opened the session; an older one is ended (takeover, §3)."""
+    def attach(self, connection: Any, transport: str, now: float, resume: Optional[int] = None) -> None:
+        """A request opened the session; an older one is ended (takeover, §3).
+
+        ``resume``: with the acks extension, how many of our messages the
+        client says it has (``a=`` in the query, §9): the rest is written again.
+        """
         if self.state is CLOSED:
             self.effects.append(EndConnection(connection, "session closed"))
             return
+        resuming = self.state is not NEW
         old = self.connection
         self.connection = connection
         self.transport = transport
@@ -245,7 +274,27 @@ class Session:
         self._beat_at = now + self._interval if self._interval else None
         self._check_at = None
         self._close_at = None
+        if self.sent is not None:
+            self._resume(connection, transport, resume, resuming)
         self._retime()
+
+    def _resume(self, connection: Any, transport: str, count: Optional[int], resuming: bool) -> None:
+        """A new connection: forget what the client has, write the rest again."""
+        assert self.sent is not None and self.got is not None
+        if count is not None:
+            reason = self.sent.ack(count)
+            if reason is not None:
+                self._fail(reason)
+                return
+        again = self.sent.take_all()
+        if again:
+            self.outbox.items[:0] = again
+            self.outbox.size += sum(len(item) for item in again)
+        self._fresh = True
+        self.got.expect = None
+        if resuming and transport in WEBSOCKET_TRANSPORTS:
+            # the client resends what this does not cover
+            self.effects.append(SendFrame(connection, self.got.told_now()))
 
     def detach(self, connection: Any, now: float) -> None:
         """The request ended: the session waits ``close_timeout`` for the next."""
@@ -282,7 +331,7 @@ class Session:
         self._finish(reason)
 
     def tick(self, now: float) -> None:
-        """The timer fired: heartbeat checks, heartbeats, expiry, in that order."""
+        """The timer fired: heartbeat checks, heartbeats, acks, expiry, in that order."""
         connection = self.connection
         if self._check_at is not None and now >= self._check_at:
             self._check_at = None
@@ -294,12 +343,17 @@ class Session:
                 self.effects.append(EndConnection(connection, reason))
                 connection = None
         if self._beat_at is not None and now >= self._beat_at and connection is not None:
-            self.effects.append(SendHeartbeat(connection, self.heartbeats.beat()))
+            self.effects.append(SendFrame(connection, self.heartbeats.beat()))
             self._last_beat_at = now
             self._beat_at = now + (self._interval or 0.0)
             if self._timeout and self._check_at is None:
                 self._check_at = now + self._timeout
                 self._check_number = self.heartbeats.count
+        got = self.got
+        if got is not None and got.due_at is not None and now >= got.due_at:
+            got.due_at = None
+            if connection is not None and got.untold:
+                self.effects.append(SendFrame(connection, got.told_now()))
         if self._close_at is not None and now >= self._close_at and connection is None:
             self._close_at = None
             if self.state is CLOSING:
@@ -315,61 +369,140 @@ class Session:
 
         ``DIRECT``: the attached connection may write it now, skipping the
         queue (open, attached, nothing queued ahead of it: order is kept);
-        if the connection declines, push it again with ``direct=False``.
+        if the connection declines, hand it to :meth:`declined`.
         ``WAKE``: queued; wake the attached connection. ``QUEUED``: queued
         for the next request. ``DROPPED``: the session is not open, or the
         item passed a bound of §6 and ended the session (with a logged
-        reason and effects).
+        reason and effects). With the acks extension the messages kept for
+        the client (written, not acknowledged) count against the bounds too.
         """
         if self.state is not OPEN:
             return DROPPED
         outbox = self.outbox
         items = outbox.items
-        if direct and self.connection is not None and not items:
-            return DIRECT
+        sent = self.sent
         # Outbox.put, inlined: this runs once per message per recipient.
-        size = len(item)
-        if len(items) >= outbox.max_messages or outbox.size + size > outbox.max_bytes:
-            reason = outbox.full(size) or "queue bound exceeded"
-            self._log(logging.WARNING, "disconnected: %s" % reason)
-            self._finish_open(reason)
-            return DROPPED
+        if sent is None:
+            if direct and self.connection is not None and not items:
+                return DIRECT
+            size = len(item)
+            if len(items) >= outbox.max_messages or outbox.size + size > outbox.max_bytes:
+                return self._overflow(outbox.full(size))
+        else:
+            size = len(item)
+            if (len(items) + len(sent.items) >= outbox.max_messages
+                    or outbox.size + sent.size + size > outbox.max_bytes):
+                return self._overflow(outbox.full(size, len(sent.items), sent.size))
+            if direct and self.connection is not None and not items and not self._fresh:
+                if is_message(item):
+                    sent.keep(item)  # written now; declined() takes it back
+                return DIRECT
         items.append(item)
         outbox.size += size
         return QUEUED if self.connection is None else WAKE
 
+    def declined(self, item: Item) -> int:
+        """The connection did not take a ``DIRECT`` item after all: queue it."""
+        sent = self.sent
+        if sent is not None and sent.items and sent.items[-1] is item:
+            sent.unkeep_last()
+        return self.push(item, False)
+
     def take(self, connection: Any) -> List[Item]:
         """Everything queued, for the attached ``connection`` to write as one payload.
 
-        When that payload ends the session (its ``0:0:,``), the session lets
+        With the acks extension the payload starts with an ack of what we
+        received, when there is anything untold, and, on a connection that
+        has carried no message yet, with the ``5:`` frame numbering them.
+        When the payload ends the session (its ``0:0:,``), the session lets
         go of the connection: the connection ends after writing it.
         """
         if connection is not self.connection or not self.outbox.items:
             return []
         items = self.outbox.take()
+        sent = self.sent
+        got = self.got
+        if sent is not None and got is not None:
+            head: List[Item] = [got.told_now()] if got.untold else []
+            first = sent.number
+            numbered = False
+            for item in items:
+                if is_message(item):
+                    sent.keep(item)
+                    numbered = True
+            if numbered and self._fresh:
+                head.append(seq_frame(first))
+                self._fresh = False
+            items = head + items
         if self.state is CLOSING:
             self.connection = None
             self._finish("disconnected by the application")
         return items
 
     # -- inbound -----------------------------------------------------------
-    def receive(self, events: Iterable[Inbound], now: float) -> Iterator[Received]:
+    def receive(self, events: Iterable[Inbound], now: float, posted: bool = False) -> Iterator[Received]:
         """The application's messages among ``events``, in order, lazily.
 
         Lazily, so that a message handler that ends the session stops the
-        rest of the payload from being delivered.
+        rest of the payload from being delivered. ``posted``: the payload is
+        one HTTP request's, acknowledged by its answer (§9); otherwise it
+        came on the attached connection, and acks follow the 16-or-0.2 s rule.
         """
+        got = self.got
+        if got is not None and posted:
+            got.expect = None  # a POST numbers its own messages
         for kind, value, notes in events:
             if self.state is not OPEN:
                 return
             if kind == "message":
-                yield value, notes
+                if got is None or got.accept():
+                    yield value, notes
             elif kind == "heartbeat":
                 self._echo(value)
             elif kind == "disconnect":
                 self.close("client disconnected", False, now)
+            elif kind == "ack" and self.sent is not None:
+                count = self._count(value)
+                reason = self.sent.ack(count) if count is not None else None
+                if reason is not None:
+                    self._fail(reason)
+            elif kind == "seq" and got is not None:
+                count = self._count(value)
+                reason = got.sequence(count) if count is not None else None
+                if reason is not None:
+                    self._fail(reason)
             else:
-                self._log(logging.DEBUG, "frame type %r ignored" % (value,))
+                self._log(logging.DEBUG, "frame type %r ignored" % (_TYPES.get(kind, value),))
+        if got is not None and self.state is OPEN:
+            if posted:
+                got.told = got.count  # the answer to the POST says it
+            else:
+                self._ack_rule(got, now)
+
+    def receive_one(self, now: float) -> bool:
+        """One plain message on the attached connection: deliver it?
+
+        The common case of :meth:`receive`, without building events.
+        """
+        if self.state is not OPEN:
+            return False
+        got = self.got
+        if got is None:
+            return True
+        if not got.accept():
+            return False
+        self._ack_rule(got, now)
+        return True
+
+    def _ack_rule(self, got: Incoming, now: float) -> None:
+        """Ack after ``ACK_EVERY`` messages, or ``ACK_DELAY`` after the first untold one."""
+        untold = got.untold
+        if untold >= ACK_EVERY and self.connection is not None:
+            self.effects.append(SendFrame(self.connection, got.told_now()))
+            self._retime()
+        elif untold and got.due_at is None:
+            got.due_at = now + ACK_DELAY
+            self._retime()
 
     def _echo(self, data: str) -> None:
         heartbeats = self.heartbeats
@@ -386,15 +519,39 @@ class Session:
     def _close_timeout(self) -> float:
         return self.options.transport(self.transport).close_timeout
 
+    def _count(self, text: str) -> Optional[int]:
+        try:
+            return parse_count(text)
+        except ProtocolError as exc:
+            self._fail(exc.reason)
+            return None
+
+    def _overflow(self, reason: Optional[str]) -> int:
+        reason = reason or "queue bound exceeded"
+        self._log(logging.WARNING, "disconnected: %s" % reason)
+        self._finish_open(reason)
+        return DROPPED
+
+    def _fail(self, reason: str) -> None:
+        """The peer broke the extension's rules: the session ends, with the reason."""
+        self.failure = reason
+        self._log(logging.WARNING, "disconnected: %s" % reason)
+        self._finish_open(reason)
+
     def _finish_open(self, reason: str) -> None:
         if self.state is OPEN:
             self.effects.append(Closed(reason))
         self._finish(reason)
 
     def _finish(self, reason: str) -> None:
+        if self.sent is not None:
+            # what never reached the client stays countable (client.pending)
+            self.sent.items.extend(item for item in self.outbox.items if is_message(item))
         self.state = CLOSED
         self.outbox.take()
         self._close_at = self._beat_at = self._check_at = None
+        if self.got is not None:
+            self.got.due_at = None
         connection, self.connection = self.connection, None
         if connection is not None:
             self.effects.append(EndConnection(connection, reason))
@@ -403,7 +560,8 @@ class Session:
 
     def _retime(self) -> None:
         at: Optional[float] = None
-        for candidate in (self._close_at, self._beat_at, self._check_at):
+        due = self.got.due_at if self.got is not None else None
+        for candidate in (self._close_at, self._beat_at, self._check_at, due):
             if candidate is not None and (at is None or candidate < at):
                 at = candidate
         if at != self.deadline:
@@ -412,6 +570,10 @@ class Session:
 
     def _log(self, level: int, text: str) -> None:
         self.effects.append(Log(level, text))
+
+
+#: What an inbound kind was on the wire, for the log of an ignored frame.
+_TYPES = {"ack": ACK, "seq": SEQ}
 
 
 def decode_inbound(frames: Sequence[Frame]) -> List[Inbound]:
@@ -429,6 +591,10 @@ def decode_inbound(frames: Sequence[Frame]) -> List[Inbound]:
             events.append(("heartbeat", frame.data, None))
         elif frame.type == DISCONNECT:
             events.append(("disconnect", None, None))
+        elif frame.type == ACK:
+            events.append(("ack", frame.data, None))
+        elif frame.type == SEQ:
+            events.append(("seq", frame.data, None))
         else:
             events.append(("ignored", frame.type, None))
     return events

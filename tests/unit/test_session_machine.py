@@ -15,7 +15,7 @@ import pytest
 from socketio_gevent.protocol.framing import DISCONNECT_FRAME, decode_payload, encode_message
 from socketio_gevent.protocol.options import Options
 from socketio_gevent.protocol.session import (DIRECT, DROPPED, QUEUED, WAKE, Closed, EndConnection,
-                                              Finished, Log, Opened, SendHeartbeat, Session, SetTimer,
+                                              Finished, Log, Opened, SendFrame, Session, SetTimer,
                                               State, Wake, decode_inbound, decode_inbound_prefix)
 from socketio_gevent.protocol.errors import ProtocolError
 
@@ -157,7 +157,7 @@ def test_a_stream_gets_heartbeats_and_loses_its_connection_when_one_is_not_answe
     session.attach(stream, STREAM, 0.0)
     assert drain(session) == [SetTimer(10.0)]
     session.tick(10.0)
-    assert drain(session) == [SendHeartbeat(stream, "2:1:1,"), SetTimer(18.0)]
+    assert drain(session) == [SendFrame(stream, "2:1:1,"), SetTimer(18.0)]
     session.tick(18.0)  # no echo within heartbeat_timeout
     assert drain(session) == [
         Log(logging.INFO, "heartbeat 1 not answered"), SetTimer(26.0),
@@ -179,7 +179,7 @@ def test_an_echo_keeps_the_stream_and_a_wrong_one_is_ignored():
     list(session.receive([("heartbeat", "1", None)], 12.0))
     assert drain(session) == [SetTimer(20.0)]  # only the next beat is due
     session.tick(20.0)
-    assert drain(session) == [SendHeartbeat(stream, "2:1:2,"), SetTimer(28.0)]
+    assert drain(session) == [SendFrame(stream, "2:1:2,"), SetTimer(28.0)]
 
 
 def test_an_echo_of_an_older_beat_leaves_the_latest_one_waiting():
@@ -314,9 +314,9 @@ def test_nothing_is_received_before_open_or_after_close():
 # -- decoding a payload into inbound events --------------------------------------
 
 def test_decode_inbound_refuses_a_payload_whole_and_the_prefix_keeps_what_came_before():
-    good = decode_payload(encode_message("a") + "2:1:1," + "0:0:," + "5:1:x,")
+    good = decode_payload(encode_message("a") + "2:1:1," + "0:0:," + "9:1:x,")
     assert decode_inbound(good) == [
-        ("message", "a", {}), ("heartbeat", "1", None), ("disconnect", None, None), ("ignored", "5", None),
+        ("message", "a", {}), ("heartbeat", "1", None), ("disconnect", None, None), ("ignored", "9", None),
     ]
     bad = decode_payload(encode_message("a") + "1:4:j\n:x," + encode_message("c"))
     with pytest.raises(ProtocolError):
