@@ -7,6 +7,6 @@ Example::
     client = SocketClient("http://127.0.0.1:8080", transport="websocket").connect()
     client.send({"hello": "world"})
 """
-from .socket_client import ConnectError, SocketClient
+from .socket_client import ConnectError, SessionGone, SocketClient
 
-__all__ = ["SocketClient", "ConnectError"]
+__all__ = ["SocketClient", "ConnectError", "SessionGone"]

@@ -15,7 +15,7 @@ socket checked to be still open, and a failure is the caller's to handle.
 from __future__ import annotations
 
 import socket as _stdsocket
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from gevent import socket
 
@@ -50,12 +50,22 @@ class HTTPConnection:
         self._file = sock.makefile("rb")
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        """Close the connection; safe while another greenlet reads from it
+        (it then sees the end of the stream and lets go itself)."""
+        sock, self._sock = self._sock, None
+        rfile, self._file = self._file, None
+        if sock is not None:
+            try:
+                sock.shutdown(_stdsocket.SHUT_RDWR)
+            except OSError:
+                pass
+        if rfile is not None:
+            try:
+                rfile.close()
+            except RuntimeError:
+                pass  # a read in progress in another greenlet: it ends on the shutdown
+        if sock is not None:
+            sock.close()
 
     def request(
         self,
@@ -104,42 +114,130 @@ class HTTPConnection:
     def _exchange(self, data: bytes, timeout: Optional[float]) -> Response:
         if self._sock is None:
             self._connect()
-        assert self._sock is not None and self._file is not None
-        self._sock.settimeout(timeout if timeout is not None else self.timeout)
-        self._sock.sendall(data)
-        line = self._file.readline(65537)
-        if not line:
-            raise HTTPError("connection closed before the response")
-        parts = line.decode("latin-1").split(None, 2)
-        if len(parts) < 2 or not parts[1].isdigit():
-            raise HTTPError("bad status line %r" % line)
-        status = int(parts[1])
-        headers: Dict[str, str] = {}
-        while True:
-            hline = self._file.readline(65537)
-            if hline in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = hline.decode("latin-1").partition(":")
-            key = name.strip().lower()
-            headers[key] = (headers[key] + ", " if key in headers else "") + value.strip()
-        body = self._read_body(headers)
+        sock, rfile = self._sock, self._file
+        assert sock is not None and rfile is not None
+        sock.settimeout(timeout if timeout is not None else self.timeout)
+        sock.sendall(data)
+        status, headers = _read_head(rfile)
+        body = _read_body(rfile, headers)
         if headers.get("connection", "").lower() == "close":
             self.close()
         return Response(status, headers, body)
 
-    def _read_body(self, headers: Dict[str, str]) -> bytes:
-        assert self._file is not None
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self._file.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self._file.readline()
-                    return b"".join(chunks)
-                chunks.append(self._file.read(size))
-                self._file.readline()
-        length = int(headers.get("content-length", "0") or 0)
-        body = self._file.read(length) if length else b""
-        if len(body) < length:
-            raise HTTPError("connection closed inside the response body")
-        return body
+    def stream(self, method: str, path: str, headers: Optional[List[Tuple[str, str]]] = None,
+               timeout: Optional[float] = None) -> "Stream":
+        """Send a request on a new socket and return its response as it arrives."""
+        self._connect()
+        sock, rfile = self._sock, self._file
+        assert sock is not None and rfile is not None
+        head = "%s %s HTTP/1.1\r\nHost: %s:%d\r\n" % (method, path, self.host, self.port)
+        for name, value in headers or []:
+            head += "%s: %s\r\n" % (name, value)
+        sock.settimeout(timeout if timeout is not None else self.timeout)
+        sock.sendall((head + "\r\n").encode("latin-1"))
+        status, response_headers = _read_head(rfile)
+        return Stream(self, rfile, status, response_headers)
+
+
+
+def _read(read: Any, *args: Any) -> bytes:
+    """A read on our own buffered reader; closed meanwhile (by ``close``
+    from another greenlet) reads as the connection's end."""
+    try:
+        data: bytes = read(*args)
+    except ValueError:  # I/O on the file that close() just closed
+        raise HTTPError("connection closed") from None
+    return data
+
+
+def _read_head(rfile: Any) -> Tuple[int, Dict[str, str]]:
+    line = _read(rfile.readline, 65537)
+    if not line:
+        raise HTTPError("connection closed before the response")
+    parts = line.decode("latin-1").split(None, 2)
+    if len(parts) < 2 or not parts[1].isdigit():
+        raise HTTPError("bad status line %r" % line)
+    headers: Dict[str, str] = {}
+    while True:
+        hline = _read(rfile.readline, 65537)
+        if not hline:
+            raise HTTPError("connection closed inside the response headers")
+        if hline in (b"\r\n", b"\n"):
+            break
+        name, _, value = hline.decode("latin-1").partition(":")
+        key = name.strip().lower()
+        headers[key] = (headers[key] + ", " if key in headers else "") + value.strip()
+    return int(parts[1]), headers
+
+
+def _read_exactly(rfile: Any, size: int) -> bytes:
+    data = _read(rfile.read, size)
+    if len(data) < size:
+        raise HTTPError("connection closed inside the response body")
+    return data
+
+
+def _chunk_size(rfile: Any) -> int:
+    line = _read(rfile.readline, 1024)
+    if not line:
+        raise HTTPError("connection closed inside the response body")
+    try:
+        return int(line.split(b";")[0].strip(), 16)
+    except ValueError:
+        raise HTTPError("bad chunk size %r" % line[:40]) from None
+
+
+def _read_body(rfile: Any, headers: Dict[str, str]) -> bytes:
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks: List[bytes] = []
+        while True:
+            size = _chunk_size(rfile)
+            if size == 0:
+                _read_exactly(rfile, 2)
+                return b"".join(chunks)
+            chunks.append(_read_exactly(rfile, size))
+            _read_exactly(rfile, 2)
+    length = int(headers.get("content-length", "0") or 0)
+    return _read_exactly(rfile, length) if length else b""
+
+
+class Stream:
+    """A response read as it arrives (a streaming transport); ``read`` gives
+    the next piece of the body, ``b""`` at its end. Socket errors raise."""
+
+    def __init__(self, connection: HTTPConnection, rfile: Any, status: int, headers: Dict[str, str]) -> None:
+        self.connection = connection
+        self.rfile = rfile
+        self.status = status
+        self.headers = headers
+        self._chunked = headers.get("transfer-encoding", "").lower() == "chunked"
+        length = headers.get("content-length")
+        self._left: Optional[int] = int(length) if length and not self._chunked else None
+        self._done = False
+
+    def read(self) -> bytes:
+        if self._done:
+            return b""
+        rfile = self.rfile
+        if self._chunked:
+            size = _chunk_size(rfile)
+            if size == 0:
+                self._done = True
+                return b""
+            data = _read_exactly(rfile, size)
+            _read_exactly(rfile, 2)
+            return data
+        if self._left is not None:
+            if not self._left:
+                self._done = True
+                return b""
+            data = _read_exactly(rfile, min(self._left, 65536))
+            self._left -= len(data)
+            return data
+        data = _read(rfile.read1, 65536)  # until the server closes
+        if not data:
+            self._done = True
+        return data
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,9 +1,14 @@
 """A Python client for programs (and tests) that talk to a socketio_gevent server.
 
-It speaks the same protocol as the browser client: the ``3:`` handshake,
-``T:L:D,`` frames, annotations, heartbeat echoes and ``0:0:,``, over
-xhr-polling or a WebSocket (RFC 6455, with permessage-deflate and binary
-frames). It runs on gevent and needs no monkey-patching.
+It speaks what the browser client speaks: the ``3:`` handshake, ``T:L:D,``
+frames, annotations, heartbeat echoes and ``0:0:,``, on every transport
+(``socketio_gevent.client.links``), and the acks extension
+(docs/protocol.rst §9) when the server agrees: every message in both
+directions arrives exactly once and in order across cuts. A lost connection
+is reopened within the same session, with backoff, for ``resume_timeout``
+seconds; when the server says the session is gone, a new one is opened and
+``reconnect`` tells how many messages may have been lost. It runs on gevent
+and needs no monkey-patching.
 
 Example::
 
@@ -15,48 +20,38 @@ Example::
 """
 from __future__ import annotations
 
-import base64
-import os
+import random
 import time
-from typing import Any, Dict, Mapping, Optional, Tuple
-from urllib.parse import urlencode, urlsplit
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
 
 import gevent
-from gevent import socket
 from gevent.event import Event
-from gevent.lock import Semaphore
 from gevent.queue import Empty, Queue
 
 from ..api.emitter import EventEmitter
+from ..protocol.acks import ACK, ACK_DELAY, ACK_EVERY, SEQ, Incoming, Outgoing, is_message, parse_count, seq_frame
 from ..protocol.errors import ProtocolError
-from ..protocol.framing import (
-    DISCONNECT,
-    DISCONNECT_FRAME,
-    HEARTBEAT,
-    MESSAGE,
-    SESSION_ID,
-    Decoder,
-    Frame,
-    decode_body,
-    encode_frame,
-    encode_message,
-)
-from ..websocket import deflate
-from ..websocket.events import Binary, Close, Failed, Ping, Text
-from ..websocket.handshake import accept_key
-from ..websocket.rfc6455 import RFC6455Codec
-from .http import HTTPConnection
+from ..protocol.framing import (DISCONNECT, DISCONNECT_FRAME, HEARTBEAT, MESSAGE, SESSION_ID, Frame,
+                                decode_body, decode_payload, encode_frame)
+from ..protocol.outbox import Item, encode_item
+from .links import TRANSPORTS, ConnectError, Link, SessionGone, make_link
+
+__all__ = ["SocketClient", "ConnectError", "SessionGone", "TRANSPORTS"]
 
 Received = Tuple[Any, Dict[str, Optional[str]]]
-TRANSPORTS = ("xhr-polling", "websocket")
 
 
-class ConnectError(OSError):
-    pass
+def backoff(attempt: int) -> float:
+    """Seconds before reconnection attempt ``attempt`` (0, 1, …): grows, capped, with jitter."""
+    return float(min(2.0, 0.05 * (2 ** attempt)) * (0.5 + random.random() / 2))
 
 
 class SocketClient(EventEmitter):
-    """Events: ``connect``, ``message`` (message, annotations), ``disconnect`` (reason)."""
+    """Events: ``connect``, ``message`` (message, annotations), ``disconnect``
+    (reason) and ``reconnect`` (a dict: ``unacknowledged``, how many of our
+    messages the old session never acknowledged, so may be lost; ``received``,
+    how many of the server's we had)."""
 
     def __init__(
         self,
@@ -67,6 +62,9 @@ class SocketClient(EventEmitter):
         timeout: float = 30.0,
         deflate: bool = True,
         log: Any = None,
+        acks: bool = True,
+        reconnect: bool = True,
+        resume_timeout: float = 8.0,
     ) -> None:
         super().__init__(log)
         if transport not in TRANSPORTS:
@@ -79,167 +77,215 @@ class SocketClient(EventEmitter):
         self.headers = list((headers or {}).items())
         self.timeout = timeout
         self.deflate = deflate
+        #: Ask for the acks extension; ``acks`` is then whether the server agreed.
+        self.want_acks = acks
+        self.acks = False
+        self.reconnect = reconnect
+        self.resume_timeout = resume_timeout
         self.session_id: Optional[str] = None
         self.connected = False
+        #: Our sends that went out without acknowledgements and failed (may be lost).
+        self.unconfirmed = 0
+        self._sent = Outgoing()
+        self._got = Incoming()
+        self._outq: List[Item] = []
+        self._controls: List[str] = []
+        self._fresh = True  # the link carried none of our messages yet: start with 5:
         self._inbox: "Queue[Received]" = Queue()
-        self._send_lock = Semaphore()
-        self._loop: Optional[gevent.Greenlet] = None
+        self._link: Optional[Link] = None
+        self._ready = Event()   # a link is up
+        self._work = Event()    # something to send
+        self._idle = Event()    # nothing left to send (or to have acknowledged)
+        self._idle.set()
         self._closed = Event()
         self._got_sid = Event()
-        # xhr-polling
-        self._poller = HTTPConnection(self.host, self.port, timeout)
-        self._sender = HTTPConnection(self.host, self.port, timeout)
-        # websocket
-        self._sock: Any = None
-        self._codec: Optional[RFC6455Codec] = None
+        self._opening = False
+        # sends numbered in queue order, and how many the sender has tried once
+        self._queued = 0
+        self._tried = 0
+        self._progress = Event()
+        self._ack_timer: Any = None
+        self._reader: Optional[gevent.Greenlet] = None
+        self._sender: Optional[gevent.Greenlet] = None
 
-    def _path(self, sid: str = "") -> str:
-        return "/%s/%s/%s/%d" % (self.resource, self.transport, sid, int(time.time() * 1000))
+    # -- what links ask ----------------------------------------------------
+    @property
+    def received(self) -> int:
+        """How many of the server's messages we have (the ``a=`` of a resume)."""
+        return self._got.count
+
+    @property
+    def acknowledged(self) -> int:
+        """How many of our messages the server acknowledged (acks extension)."""
+        return self._sent.acked
+
+    @property
+    def pending(self) -> int:
+        """Our messages not yet acknowledged (sent or queued)."""
+        return len(self._sent.items) + sum(1 for item in self._outq if is_message(item))
+
+    def new_connection(self) -> None:
+        """A new connection or poll answer: the server numbers its messages afresh."""
+        self._got.expect = None
 
     # -- life --------------------------------------------------------------
     def connect(self, sid: str = "") -> "SocketClient":
         """Open a session (or resume ``sid``); returns once connected."""
-        if self.transport == "websocket":
-            self._connect_websocket(sid)
-        else:
-            self._connect_polling(sid)
+        self._closed.clear()
+        link = self._open(sid)
+        self._reader = gevent.spawn(self._life, link)
+        if not self._got_sid.wait(self.timeout):
+            self.close()
+            raise ConnectError("server sent no session id")
+        self._sender = gevent.spawn(self._send_loop)
         self.connected = True
         self.emit("connect")
         return self
 
-    def _connect_polling(self, sid: str) -> None:
-        if sid:
-            self.session_id = sid
-        else:
-            response = self._poller.request("GET", self._path(), headers=self.headers)
-            if response.status != 200:
-                raise ConnectError("handshake refused: %d %r" % (response.status, response.body[:200]))
-            self._handle_frames(Decoder().feed(response.body.decode("utf-8")))
-            if self.session_id is None:
-                raise ConnectError("server sent no session id")
-        self._loop = gevent.spawn(self._poll_loop)
-
-    def _connect_websocket(self, sid: str) -> None:
-        key = base64.b64encode(os.urandom(16)).decode()
-        head = [
-            "GET /%s/websocket/%s HTTP/1.1" % (self.resource, sid),
-            "Host: %s:%d" % (self.host, self.port),
-            "Upgrade: websocket",
-            "Connection: Upgrade",
-            "Sec-WebSocket-Key: " + key,
-            "Sec-WebSocket-Version: 13",
-        ]
-        if self.deflate:
-            head.append("Sec-WebSocket-Extensions: " + deflate.client_offer())
-        head += ["%s: %s" % h for h in self.headers]
-        sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
-        rfile = sock.makefile("rb")
-        status = rfile.readline(65537).decode("latin-1")
-        headers: Dict[str, str] = {}
-        while True:
-            line = rfile.readline(65537).decode("latin-1")
-            if line in ("\r\n", "\n", ""):
-                break
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if status.split(" ")[1:2] != ["101"]:
-            sock.close()
-            raise ConnectError("websocket refused: %s" % status.strip())
-        if headers.get("sec-websocket-accept") != accept_key(key):
-            sock.close()
-            raise ConnectError("bad Sec-WebSocket-Accept")
-        params = None
-        if "sec-websocket-extensions" in headers:
-            params = deflate.parse_response(headers["sec-websocket-extensions"])
-        self._codec = RFC6455Codec(max_message_size=1 << 30, client=True, deflate=params)
-        self._sock = sock
-        self._rfile = rfile
-        sock.settimeout(None)
+    def _open(self, sid: str) -> Link:
+        link = make_link(self)
+        params = {"acks": "1"} if (self.want_acks and not sid) else {}
         if sid:
             self.session_id = sid
             self._got_sid.set()
-        self._loop = gevent.spawn(self._ws_loop)
-        if not self._got_sid.wait(self.timeout):
-            raise ConnectError("server sent no session id")
+        opening = link.open(sid, params)
+        if opening is not None:
+            self._handle(decode_payload(opening))
+        self._install(link)
+        return link
 
-    # -- receiving ---------------------------------------------------------
-    def _poll_loop(self) -> None:
+    def _install(self, link: Link) -> None:
+        self._link = link
+        self._fresh = True
+        self._ready.set()
+        self._work.set()  # resend what is unacknowledged
+
+    def _life(self, link: Link) -> None:
+        """The reader: run links, resume or renew the session when one is lost."""
+        reason = "closed"
         while not self._closed.is_set():
             try:
-                response = self._poller.request("GET", self._path(self.session_id or ""), headers=self.headers)
-            except OSError as exc:
-                if self._closed.is_set():
-                    return
-                self.log.info("poll failed (%s); polling again", exc)
-                gevent.sleep(0.5)
+                reason = link.run(self._handle, self._binary)
+            except SessionGone:
+                reason = "session gone"
+                link = self._renew(link)
                 continue
-            if response.status != 200:
-                self._lost("poll answered %d" % response.status)
-                return
+            except (ConnectError, ProtocolError) as exc:
+                reason = "%s" % exc
+                self.log.warning("connection failed: %s", reason)
+            if self._closed.is_set():
+                break
+            self._ready.clear()
+            link.close()
+            if not self.reconnect:
+                break
+            self.log.info("connection lost (%s); resuming session %s", reason, self.session_id)
+            link = self._resume(link)
+        self._lost(reason)
+
+    def _resume(self, old: Link) -> Link:
+        """Reopen the same session, with backoff, for ``resume_timeout`` at most."""
+        deadline = time.monotonic() + self.resume_timeout
+        attempt = 0
+        while not self._closed.is_set():
             try:
-                self._handle_frames(Decoder().feed(response.body.decode("utf-8")))
-            except (ProtocolError, UnicodeDecodeError) as exc:
-                reason = "malformed payload from the server: %s" % exc
-                self.log.warning("%s", reason)
-                self._lost(reason)
-                return
-
-    def _ws_loop(self) -> None:
-        assert self._codec is not None
-        decoder = Decoder()
-        codec = self._codec
-        reason = "connection closed"
-        try:
-            while True:
-                data = self._rfile.read1(65536)
-                if not data:
+                link = make_link(self)
+                link.open(self.session_id or "", {})
+                self._install(link)
+                return link
+            except SessionGone:
+                break
+            except OSError as exc:
+                if time.monotonic() > deadline:
+                    self.log.info("could not resume session %s: %s", self.session_id, exc)
                     break
-                codec.receive_data(data)
-                for event in codec.events():
-                    if isinstance(event, Text):
-                        self._handle_frames(decoder.feed(event.data))
-                    elif isinstance(event, Binary):
-                        self._deliver((event.data, {}))
-                    elif isinstance(event, Ping):
-                        self._ws_write(codec.send_pong(event.payload))
-                    elif isinstance(event, (Close, Failed)):
-                        if isinstance(event, Failed):
-                            reason = "websocket failed: %s" % event.reason
-                            self.log.warning("%s", reason)
-                        self._ws_write(event.reply)
-                        return
-        except OSError as exc:
-            if not self._closed.is_set():
-                reason = "connection lost: %s" % exc
-                self.log.info("%s", reason)
-        except ProtocolError as exc:
-            reason = "malformed payload from the server: %s" % exc.reason
-            self.log.warning("%s", reason)
-        except ValueError:
-            if not self._closed.is_set():
-                raise  # reading a closed file is only expected after close()
-        finally:
-            self._lost(reason)
+                gevent.sleep(backoff(attempt))
+                attempt += 1
+        return self._renew(old)
 
-    def _handle_frames(self, frames: "list[Frame]") -> None:
+    def _renew(self, old: Link) -> Link:
+        """The session is gone: open a new one, and say what may have been lost."""
+        old.close()
+        self._ready.clear()
+        info = {"unacknowledged": len(self._sent.items) if self.acks else self.unconfirmed,
+                "received": self._got.count}
+        self._sent, self._got = Outgoing(), Incoming()
+        self._outq = [item for item in self._outq if item is not DISCONNECT_FRAME]
+        self.acks = False
+        self.session_id = None
+        self._got_sid.clear()
+        attempt = 0
+        while not self._closed.is_set():
+            try:
+                link = self._open("")
+                break
+            except OSError as exc:
+                self.log.info("could not open a new session: %s", exc)
+                gevent.sleep(backoff(attempt))
+                attempt = min(attempt + 1, 6)
+        else:
+            return old
+        self.log.info("session renewed: %s", info)
+        gevent.spawn(self._announce_reconnect, info)
+        return link
+
+    def _announce_reconnect(self, info: Dict[str, int]) -> None:
+        self._got_sid.wait(self.timeout)
+        self.emit("reconnect", info)
+
+    # -- receiving ---------------------------------------------------------
+    def _handle(self, frames: List[Frame]) -> None:
+        got = self._got
         for frame in frames:
-            if frame.type == SESSION_ID:
+            kind = frame.type
+            if kind == MESSAGE:
+                if not self.acks or got.accept():
+                    self._deliver(decode_body(frame.data))
+            elif kind == HEARTBEAT:
+                self._control(encode_frame(HEARTBEAT, frame.data))
+            elif kind == SESSION_ID:
                 self.session_id = frame.data
+                self._opening = True
                 self._got_sid.set()
-            elif frame.type == MESSAGE:
-                self._deliver(decode_body(frame.data))
-            elif frame.type == HEARTBEAT:
-                gevent.spawn(self._echo_heartbeat, encode_frame(HEARTBEAT, frame.data))
-            elif frame.type == DISCONNECT:
+            elif kind == ACK:
+                if self._opening and self.want_acks:
+                    self.acks = True  # the server agreed (4:1:0, after 3:)
+                elif self.acks:
+                    self._acked(frame.data)
+            elif kind == SEQ and self.acks:
+                reason = got.sequence(parse_count(frame.data))
+                if reason is not None:
+                    raise ProtocolError(reason)
+            elif kind == DISCONNECT:
+                self._closed.set()
+                if self._link is not None:
+                    self._link.close()
                 self._lost("disconnected by the server")
+            if kind != SESSION_ID:
+                self._opening = False
+        link = self._link
+        if self.acks and got.untold and link is not None and not link.polls:
+            # polls acknowledge with a= on the next GET; the others with 4: frames
+            if got.untold >= ACK_EVERY:
+                self._control(got.told_now())
+            elif self._ack_timer is None:
+                self._ack_timer = gevent.spawn_later(ACK_DELAY, self._ack_due)
 
-    def _echo_heartbeat(self, frame: str) -> None:
-        try:
-            self._send_payload(frame)
-        except OSError as exc:  # the reader notices the loss and reports it
-            self.log.info("heartbeat echo not sent: %s", exc)
+    def _acked(self, data: str) -> None:
+        reason = self._sent.ack(parse_count(data))
+        if reason is not None:
+            raise ProtocolError(reason)
+        self._check_idle()
+
+    def _ack_due(self) -> None:
+        self._ack_timer = None
+        got = self._got
+        if got.untold:
+            self._control(got.told_now())
+
+    def _binary(self, data: bytes) -> None:
+        if not self.acks or self._got.accept():
+            self._deliver((data, {}))
 
     def _deliver(self, received: Received) -> None:
         self._inbox.put(received)
@@ -247,47 +293,122 @@ class SocketClient(EventEmitter):
 
     def _lost(self, reason: str) -> None:
         was_connected, self.connected = self.connected, False
-        if not self._closed.is_set():
-            self._closed.set()
-            if was_connected:
-                self.emit("disconnect", reason)
+        self._closed.set()
+        self._ready.set()  # let the sender see the end
+        self._work.set()
+        if was_connected:
+            self.emit("disconnect", reason)
 
     # -- sending -----------------------------------------------------------
-    def _ws_write(self, data: bytes) -> None:
-        if data and self._sock is not None:
-            with self._send_lock:
-                self._sock.sendall(data)
+    def _control(self, frame: str) -> None:
+        self._controls.append(frame)
+        self._work.set()
 
-    def _send_payload(self, payload: str) -> None:
-        if self.transport == "websocket":
-            assert self._codec is not None
-            self._ws_write(self._codec.send_text(payload))
-            return
-        with self._send_lock:
-            body = urlencode({"data": payload}).encode("ascii")
-            response = self._sender.request(
-                "POST",
-                self._path(self.session_id or ""),
-                body,
-                headers=[("Content-Type", "application/x-www-form-urlencoded")] + self.headers,
-            )
-        if response.status != 200:
-            raise ConnectError("send refused: %d %r" % (response.status, response.body[:200]))
+    def _check_idle(self) -> None:
+        if not self._outq and (not self.acks or not self._sent.items):
+            self._idle.set()
 
-    def send(self, message: Any, annotations: Optional[Mapping[str, Optional[str]]] = None) -> None:
-        """Send one message (str, bytes or a JSON-able value).
+    def _send_loop(self) -> None:
+        attempt = 0
+        while True:
+            self._work.wait()
+            self._ready.wait()
+            if self._closed.is_set():
+                return
+            self._work.clear()
+            link = self._link
+            if link is None:
+                continue
+            controls, self._controls = self._controls, []
+            new, self._outq = self._outq, []
+            tried = self._queued - len(self._outq)
+            if not controls and not new and not (self.acks and self._fresh and self._sent.items):
+                self._check_idle()
+                continue
+            try:
+                self._send_batch(link, controls, new)
+                attempt = 0
+            except OSError:
+                gevent.sleep(backoff(attempt))
+                attempt += 1
+                self._work.set()
+            finally:
+                self._tried = max(self._tried, tried)
+                self._progress.set()
+                self._progress.clear()
+
+    def _send_batch(self, link: Link, controls: List[str], new: List[Item]) -> None:
+        """One attempt: one POST, or one write on the socket. ``OSError`` to retry."""
+        items: List[Item] = list(controls)
+        if self.acks:
+            if self._fresh or not link.duplex:
+                resend = list(self._sent.items)  # a new link, or a POST: all unacknowledged again
+                if resend or any(is_message(item) for item in new):
+                    items.append(seq_frame(self._sent.acked + 1))
+                items += resend
+            for item in new:
+                if is_message(item):
+                    self._sent.keep(item)
+            items += new
+        else:
+            items += new
+        try:
+            link.send(items)
+        except SessionGone:
+            # never delivered: they go to the new session the reader opens
+            if self.acks:
+                for item in reversed(new):
+                    if is_message(item) and self._sent.items and self._sent.items[-1] is item:
+                        self._sent.unkeep_last()
+            self._outq[:0] = new
+            raise
+        except OSError as exc:
+            self.log.info("send failed (%s)", exc)
+            if not self.acks:
+                self.unconfirmed += sum(1 for item in new if is_message(item))
+            else:
+                self._controls[:0] = controls
+            raise
+        if link.duplex:
+            self._fresh = False
+        elif self.acks:
+            self._sent.ack(self._sent.acked + len(self._sent.items))  # the 200 says so
+        self._check_idle()
+
+    def send(self, message: Any, annotations: Optional[Mapping[str, Optional[str]]] = None,
+             wait: bool = True) -> None:
+        """Send one message (str, bytes or a JSON-able value), in order.
 
         Over WebSocket, bytes without annotations go as a binary frame.
+        With ``wait`` it returns once the message was sent once (its POST
+        answered, or written to the socket), or the connection failed in
+        between (``timeout`` at most): with the acks extension it is then
+        sent again after the reconnection and arrives exactly once; without
+        it, it may be lost (``unconfirmed`` counts those).
         """
-        if self.transport == "websocket" and isinstance(message, (bytes, bytearray)) and not annotations:
-            assert self._codec is not None
-            self._ws_write(self._codec.send_binary(bytes(message)))
-            return
-        self._send_payload(encode_message(message, annotations))
+        self._queue(encode_item(message, annotations), wait)
 
-    def send_payload(self, payload: str) -> None:
+    def send_payload(self, payload: str, wait: bool = True) -> None:
         """Send raw frames as they are (for tests and tools)."""
-        self._send_payload(payload)
+        self._queue(payload, wait)
+
+    def _queue(self, item: Item, wait: bool = False) -> None:
+        self._outq.append(item)
+        self._queued += 1
+        index = self._queued
+        self._idle.clear()
+        self._work.set()
+        if wait and self._sender is not None and gevent.getcurrent() is not self._sender:
+            deadline = time.monotonic() + self.timeout
+            while self._tried < index and not self._closed.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._progress.wait(left)
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Wait until everything sent went out (and, with acks, was acknowledged)."""
+        return bool(self._idle.wait(timeout))
 
     def receive(self, timeout: Optional[float] = None) -> Received:
         """The next message and its annotations; ``TimeoutError`` when none comes."""
@@ -300,28 +421,25 @@ class SocketClient(EventEmitter):
     def wait_disconnected(self, timeout: Optional[float] = None) -> bool:
         return bool(self._closed.wait(timeout))
 
-    def disconnect(self) -> None:
-        """Send ``0:0:,`` and close."""
+    def disconnect(self, timeout: float = 5.0) -> None:
+        """Send ``0:0:,`` (after what is queued) and close."""
         if self.connected:
-            try:
-                self._send_payload(DISCONNECT_FRAME)
-            except OSError as exc:
-                self.log.info("0:0:, not sent, the connection is gone: %s", exc)
-            finally:
-                self._lost("client disconnected")
+            self._queue(DISCONNECT_FRAME)
+            if not self._idle.wait(timeout):
+                self.log.info("0:0:, not sent within %s s", timeout)
+            self._lost("client disconnected")
         self.close()
 
     def close(self) -> None:
         """Drop the connections without telling the server (a network cut)."""
         self._lost("closed")
-        if self._sock is not None:
-            try:
-                self._sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self._sock.close()
-        if self._loop is not None and self._loop is not gevent.getcurrent():
-            self._loop.kill(block=True, timeout=5)
-            self._loop = None
-        self._poller.close()
-        self._sender.close()
+        if self._ack_timer is not None:
+            self._ack_timer.kill(block=False)
+        if self._link is not None:
+            self._link.close()
+        current = gevent.getcurrent()
+        for greenlet in (self._reader, self._sender):
+            if greenlet is not None and greenlet is not current:
+                greenlet.kill(block=True, timeout=5)
+        self._reader = self._sender = None
+

@@ -40,7 +40,7 @@ from .errors import ProtocolError
 __all__ = [
     "DISCONNECT", "MESSAGE", "HEARTBEAT", "SESSION_ID", "DISCONNECT_FRAME",
     "ProtocolError", "Frame", "Decoder", "utf16_len", "encode_frame",
-    "encode_body", "encode_message", "plain_message", "decode_body", "decode_payload",
+    "encode_body", "encode_message", "plain_message", "decode_body", "decode_payload", "read_frame",
 ]
 
 DISCONNECT = "0"
@@ -375,6 +375,28 @@ class Decoder:
             frames.append(Frame(self._type, data))
             self._need = None
             pos = stop + 1
+
+
+def read_frame(buf: str, pos: int = 0) -> Optional[Tuple[Frame, int]]:
+    """One whole frame at ``pos`` and the position after it, or ``None`` when
+    ``buf`` does not hold all of it yet; ``ProtocolError`` if it cannot be one.
+
+    For readers that must know where a frame ends inside other text (the
+    parts of xhr-multipart, whose boundary a message may contain).
+    """
+    if pos >= len(buf):
+        return None
+    header = _parse_header(buf, pos, None)
+    if header is None:
+        return None
+    kind, length, start = header
+    data = _take_units(buf, start, length)
+    if data is None or start + len(data) >= len(buf):
+        return None
+    stop = start + len(data)
+    if buf[stop] != ",":
+        raise ProtocolError("frame data not terminated by ','")
+    return Frame(kind, data), stop + 1
 
 
 def decode_payload(text: str, max_length: Optional[int] = None) -> List[Frame]:

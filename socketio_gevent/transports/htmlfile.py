@@ -7,6 +7,7 @@ written into the page.
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Dict, List
 from urllib.parse import parse_qs
@@ -45,3 +46,33 @@ def prelude() -> bytes:
 
 def chunk(callback: str, payload: str) -> bytes:
     return ("<script>parent.%s._(%s, document);</script>" % (callback, json_string(payload))).encode("utf-8")
+
+
+_SCRIPT = re.compile(r"<script>parent\.[A-Za-z0-9_.]{1,64}\._\((\".*?\"), document\);</script>", re.S)
+
+
+class ScriptReader:
+    """The client's side: payloads out of the chunks of a forever iframe.
+
+    The payload strings are JSON with ``<`` escaped, so ``</script>`` ends
+    a call and nothing inside one can look like it.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = ""
+
+    def feed(self, text: str) -> List[str]:
+        buf = self._buffer + text
+        payloads: List[str] = []
+        end = 0
+        for match in _SCRIPT.finditer(buf):
+            try:
+                payloads.append(json.loads(match.group(1)))
+            except ValueError:
+                raise ProtocolError("htmlfile chunk is not a JSON string") from None
+            end = match.end()
+        rest = buf[end:]
+        if end == 0 and len(rest) > 1 << 22 and "<script>" not in rest:
+            raise ProtocolError("htmlfile stream carries no script call")
+        self._buffer = rest.lstrip(" ") if not end else rest
+        return payloads

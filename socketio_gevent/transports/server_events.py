@@ -6,6 +6,10 @@ has no raw line break.
 """
 from __future__ import annotations
 
+import json
+from typing import List
+
+from ..protocol.errors import ProtocolError
 from .common import Headers, json_string
 
 CONTENT_TYPE = "text/event-stream; charset=UTF-8"
@@ -23,3 +27,28 @@ def prelude() -> bytes:
 
 def event(payload: str) -> bytes:
     return ("data: " + json_string(payload) + "\n\n").encode("utf-8")
+
+
+class EventReader:
+    """The client's side: payloads out of an event stream (``data:`` lines, JSON strings)."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+
+    def feed(self, text: str) -> List[str]:
+        buf = (self._buffer + text).replace("\r\n", "\n")
+        events = buf.split("\n\n")
+        self._buffer = events.pop()
+        payloads: List[str] = []
+        for event in events:
+            data = [line[5:].lstrip(" ") for line in event.split("\n") if line.startswith("data:")]
+            if not data:
+                continue  # a comment (the prelude)
+            try:
+                payload = json.loads("\n".join(data))
+            except ValueError:
+                raise ProtocolError("server-events data is not a JSON string") from None
+            if not isinstance(payload, str):
+                raise ProtocolError("server-events data is not a JSON string")
+            payloads.append(payload)
+        return payloads

@@ -15,7 +15,7 @@ from socketio_gevent.protocol.acks import AGREED, Incoming, Outgoing, ack_frame,
 from socketio_gevent.protocol.errors import ProtocolError
 from socketio_gevent.protocol.framing import DISCONNECT_FRAME, decode_payload, encode_message
 from socketio_gevent.protocol.options import Options
-from socketio_gevent.protocol.session import (CLOSED, DIRECT, DROPPED, OPEN, QUEUED, WAKE, Closed, EndConnection,
+from socketio_gevent.protocol.session import (CLOSED, DIRECT, DROPPED, OPEN, WAKE, Closed, EndConnection,
                                               Finished, Log, SendFrame, Session, SetTimer, decode_inbound)
 
 import pytest
@@ -182,13 +182,13 @@ def test_websocket_messages_are_acked_after_16_or_after_the_delay():
     sock = Conn("socket")
     session.attach(sock, WS, 0.0)
     effects(session)
-    for i in range(3):
+    for _ in range(3):
         assert session.receive_one(1.0)
     assert session.effects[-1] == SetTimer(1.2)  # the delay starts at the first untold one
     effects(session)
     session.tick(1.2)
     assert effects(session) == [SendFrame(sock, ack_frame(3))]
-    for i in range(16):
+    for _ in range(16):
         session.receive_one(2.0)
     assert SendFrame(sock, ack_frame(19)) in effects(session)
 
