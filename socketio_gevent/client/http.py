@@ -118,7 +118,7 @@ class HTTPConnection:
         assert sock is not None and rfile is not None
         sock.settimeout(timeout if timeout is not None else self.timeout)
         sock.sendall(data)
-        status, headers = _read_head(rfile)
+        status, headers = read_head(rfile)
         body = _read_body(rfile, headers)
         if headers.get("connection", "").lower() == "close":
             self.close()
@@ -135,7 +135,7 @@ class HTTPConnection:
             head += "%s: %s\r\n" % (name, value)
         sock.settimeout(timeout if timeout is not None else self.timeout)
         sock.sendall((head + "\r\n").encode("latin-1"))
-        status, response_headers = _read_head(rfile)
+        status, response_headers = read_head(rfile)
         return Stream(self, rfile, status, response_headers)
 
 
@@ -150,7 +150,7 @@ def _read(read: Any, *args: Any) -> bytes:
     return data
 
 
-def _read_head(rfile: Any) -> Tuple[int, Dict[str, str]]:
+def read_head(rfile: Any) -> Tuple[int, Dict[str, str]]:
     line = _read(rfile.readline, 65537)
     if not line:
         raise HTTPError("connection closed before the response")

@@ -33,7 +33,7 @@ from ..websocket import deflate
 from ..websocket.events import Binary, Close, Failed, Ping, Text
 from ..websocket.handshake import accept_key
 from ..websocket.rfc6455 import RFC6455Codec
-from .http import HTTPConnection
+from .http import HTTPConnection, read_head
 
 __all__ = ["Link", "SessionGone", "ConnectError", "TRANSPORTS", "make_link"]
 
@@ -295,28 +295,24 @@ class WebSocketLink(Link):
         try:
             sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
             rfile = sock.makefile("rb")
-            status = rfile.readline(65537).decode("latin-1")
-            headers: Dict[str, str] = {}
-            while True:
-                line = rfile.readline(65537).decode("latin-1")
-                if line in ("\r\n", "\n", ""):
-                    break
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
+            status, headers = read_head(rfile)  # HTTPError if cut short
         except OSError:
             sock.close()
             raise
-        code = status.split(" ")[1:2]
-        if code != ["101"]:
+        if status != 101:
             sock.close()
-            if code == ["404"]:
-                raise SessionGone("websocket refused: %s" % status.strip())
-            raise ConnectError("websocket refused: %s" % status.strip())
+            if status == 404:
+                raise SessionGone("websocket refused: 404")
+            raise ConnectError("websocket refused: %d" % status)
         if headers.get("sec-websocket-accept") != accept_key(key):
             sock.close()
             raise ConnectError("bad Sec-WebSocket-Accept")
-        params_ = deflate.parse_response(headers["sec-websocket-extensions"]) \
-            if "sec-websocket-extensions" in headers else None
+        try:
+            params_ = deflate.parse_response(headers["sec-websocket-extensions"]) \
+                if "sec-websocket-extensions" in headers else None
+        except ValueError as exc:
+            sock.close()
+            raise ConnectError("bad Sec-WebSocket-Extensions: %s" % exc) from None
         self.codec = RFC6455Codec(max_message_size=1 << 30, client=True, deflate=params_)
         sock.settimeout(None)
         self.sock, self.rfile = sock, rfile

@@ -30,7 +30,8 @@ from gevent.event import Event
 from gevent.queue import Empty, Queue
 
 from ..api.emitter import EventEmitter
-from ..protocol.acks import ACK, ACK_DELAY, ACK_EVERY, SEQ, Incoming, Outgoing, is_message, parse_count, seq_frame
+from ..protocol.acks import (ACK, ACK_DELAY, ACK_EVERY, SEQ, Incoming, Outgoing, ack_frame, is_message,
+                             parse_count, seq_frame)
 from ..protocol.errors import ProtocolError
 from ..protocol.framing import (DISCONNECT, DISCONNECT_FRAME, HEARTBEAT, MESSAGE, SESSION_ID, Frame,
                                 decode_body, decode_payload, encode_frame)
@@ -103,6 +104,8 @@ class SocketClient(EventEmitter):
         # sends numbered in queue order, and how many the sender has tried once
         self._queued = 0
         self._tried = 0
+        #: Which session the ledgers belong to (a new one after a renewal).
+        self._epoch = 0
         self._progress = Event()
         self._ack_timer: Any = None
         self._reader: Optional[gevent.Greenlet] = None
@@ -162,6 +165,13 @@ class SocketClient(EventEmitter):
 
     def _life(self, link: Link) -> None:
         """The reader: run links, resume or renew the session when one is lost."""
+        try:
+            self._live(link)
+        except Exception:  # our bug: say so, and end this client rather than hang
+            self.log.exception("socketio_gevent client: error in the reader")
+            self._lost("internal error")
+
+    def _live(self, link: Link) -> None:
         reason = "closed"
         while not self._closed.is_set():
             try:
@@ -188,9 +198,18 @@ class SocketClient(EventEmitter):
         deadline = time.monotonic() + self.resume_timeout
         attempt = 0
         while not self._closed.is_set():
+            if self.session_id is None:
+                # cut before the 3: frame came: open the session again, from the start
+                try:
+                    return self._open("")
+                except OSError as exc:
+                    self.log.info("could not open a session: %s", exc)
+                    gevent.sleep(backoff(attempt))
+                    attempt = min(attempt + 1, 6)
+                    continue
             try:
                 link = make_link(self)
-                link.open(self.session_id or "", {})
+                link.open(self.session_id, {})
                 self._install(link)
                 return link
             except SessionGone:
@@ -210,6 +229,8 @@ class SocketClient(EventEmitter):
         info = {"unacknowledged": len(self._sent.items) if self.acks else self.unconfirmed,
                 "received": self._got.count}
         self._sent, self._got = Outgoing(), Incoming()
+        self._epoch += 1
+        self._controls = []  # echoes and acks belonged to the old session
         self._outq = [item for item in self._outq if item is not DISCONNECT_FRAME]
         self.acks = False
         self.session_id = None
@@ -339,7 +360,11 @@ class SocketClient(EventEmitter):
 
     def _send_batch(self, link: Link, controls: List[str], new: List[Item]) -> None:
         """One attempt: one POST, or one write on the socket. ``OSError`` to retry."""
-        items: List[Item] = list(controls)
+        epoch = self._epoch
+        # one ack, of what we have now: a queued one may be older than an a= sent since
+        items: List[Item] = [frame for frame in controls if frame[:1] != ACK]
+        if len(items) < len(controls):
+            items.insert(0, ack_frame(self._got.count))
         if self.acks:
             if self._fresh or not link.duplex:
                 resend = list(self._sent.items)  # a new link, or a POST: all unacknowledged again
@@ -366,9 +391,11 @@ class SocketClient(EventEmitter):
             self.log.info("send failed (%s)", exc)
             if not self.acks:
                 self.unconfirmed += sum(1 for item in new if is_message(item))
-            else:
-                self._controls[:0] = controls
+            elif epoch == self._epoch:
+                self._controls[:0] = controls  # again (an ack is brought up to date then)
             raise
+        if epoch != self._epoch:
+            return  # the session was renewed meanwhile: these ledgers are new
         if link.duplex:
             self._fresh = False
         elif self.acks:

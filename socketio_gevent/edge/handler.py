@@ -120,7 +120,10 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         self.socket.settimeout(self.handshake_timeout)
         if self.rfile.peek(1)[:1] == b"<":
             return self._answer_policy_request()
-        return super().read_requestline()  # type: ignore[no-any-return]
+        line: str = super().read_requestline()
+        if line and not line.endswith("\n"):
+            return ""  # the connection ended inside the request line: there is no request
+        return line
 
     def _answer_policy_request(self) -> str:
         """Flash asks ``<policy-file-request/>\\0`` on the main port too (§4.4)."""

@@ -105,9 +105,17 @@ class Outgoing:
         self.size -= len(item)
         return item
 
-    def ack(self, count: int) -> Optional[str]:
-        """The peer has our first ``count``: forget those. A reason if that cannot be."""
+    def ack(self, count: int, ordered: bool = True) -> Optional[str]:
+        """The peer has our first ``count``: forget those. A reason if that cannot be.
+
+        ``ordered``: the count came on the same connection as the earlier
+        ones, so it cannot go backwards. Counts on separate HTTP requests
+        may arrive out of order (a delayed POST after a newer poll); an
+        older one is then stale, not wrong, and changes nothing.
+        """
         if count < self.acked:
+            if not ordered:
+                return None
             return "acknowledgement went backwards (%d after %d)" % (count, self.acked)
         if count > self.acked + len(self.items):
             return "acknowledgement beyond what was sent (%d of %d)" % (count, self.acked + len(self.items))

@@ -51,8 +51,10 @@ class RequestHeaders:
             raw = readline(MAX_LINE + 1)
             if len(raw) > MAX_LINE:
                 return cls(pairs, "Line too long")
-            if raw in (b"\r\n", b"\n", b""):
+            if raw in (b"\r\n", b"\n"):
                 return cls(pairs, status)
+            if not raw.endswith(b"\n"):  # the connection ended inside the header block
+                return cls(pairs, "Connection closed before the end of the headers")
             if status:
                 continue  # read to the end of the block, then refuse
             line = raw.decode("latin-1").rstrip("\r\n")

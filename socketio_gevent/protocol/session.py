@@ -282,7 +282,7 @@ class Session:
         """A new connection: forget what the client has, write the rest again."""
         assert self.sent is not None and self.got is not None
         if count is not None:
-            reason = self.sent.ack(count)
+            reason = self.sent.ack(count, ordered=False)
             if reason is not None:
                 self._fail(reason)
                 return
@@ -463,7 +463,7 @@ class Session:
                 self.close("client disconnected", False, now)
             elif kind == "ack" and self.sent is not None:
                 count = self._count(value)
-                reason = self.sent.ack(count) if count is not None else None
+                reason = self.sent.ack(count, ordered=not posted) if count is not None else None
                 if reason is not None:
                     self._fail(reason)
             elif kind == "seq" and got is not None:

@@ -87,3 +87,10 @@ def test_well_formed_blocks_read_as_http_client_reads_them(pairs):
     assert ours.pairs == [(k, v.strip(" \t")) for k, v in theirs.items()]
     for name, _ in pairs:
         assert ours.get(name) == theirs.get(name).strip(" \t")
+
+
+def test_a_block_cut_short_by_the_end_of_the_connection_is_refused():
+    """Bytes then EOF, before the blank line: not a request (it was cut)."""
+    for cut in (b"Host: x\r\nContent-Length: ", b"Host: x\r\n", b""):
+        headers = read(cut)
+        assert headers.status == "Connection closed before the end of the headers", cut
