@@ -262,6 +262,7 @@
 
   function MultipartParser() {
     this.buffer = '';
+    this.part = [];   // frames of the part being read
     this.state = 'preamble';   // -> 'headers' -> 'body' -> 'headers' ... ('done')
   }
   MultipartParser.prototype.feed = function (chunk) {
@@ -282,8 +283,12 @@
         if (ahead.slice(0, PART_END.length) === PART_END) {
           pos += PART_END.length;
           this.state = 'headers';
+          frames = frames.concat(this.part);   // a part is one payload: its frames go together
+          this.part = [];
         } else if (ahead === CLOSE_END) {
           this.state = 'done';
+          frames = frames.concat(this.part);
+          this.part = [];
         } else if (PART_END.indexOf(ahead) === 0 || CLOSE_END.indexOf(ahead) === 0) {
           break;                                       // the delimiter is still arriving
         } else {
@@ -292,7 +297,7 @@
       } else {
         frame = readFrame(buf, pos);
         if (!frame) break;
-        frames.push({ type: frame.type, data: frame.data });
+        this.part.push({ type: frame.type, data: frame.data });
         pos = frame.end;
       }
     }
@@ -409,6 +414,12 @@
   TransportBase.prototype.url = function (suffix) {
     return this.socket._base(false) + this.name + '/' + this.sid + suffix;
   };
+  // The acks extension (§9): acks=1 asks for it when opening a session;
+  // a=<count> says, on every request that reopens one, what we have.
+  TransportBase.prototype.query = function (first) {
+    var q = this.socket._query(!this.sid);
+    return q ? (first ? '?' : '&') + q : '';
+  };
   // Text from the wire: decode whole frames and hand them over. A malformed
   // payload cannot be resynchronised, so the connection is dropped (resumed).
   TransportBase.prototype.feed = function (text) {
@@ -436,7 +447,8 @@
     check: function () { return typeof WebSocket !== 'undefined'; },
     open: function () {
       var self = this, socket = this.socket;
-      var ws = this.ws = new WebSocket(socket._base(true) + 'websocket' + (this.sid ? '/' + this.sid : ''));
+      var ws = this.ws = new WebSocket(socket._base(true) + 'websocket' + (this.sid ? '/' + this.sid : '') +
+                                       this.query(true));
       ws.binaryType = 'arraybuffer';
       ws.onopen = function () { self.ready = true; socket._alive(self); };
       ws.onmessage = function (event) {
@@ -470,7 +482,7 @@
     check: function () { return typeof EventSource !== 'undefined'; },
     open: function () {
       var self = this, socket = this.socket;
-      var es = this.es = new EventSource(this.url('/' + now()),
+      var es = this.es = new EventSource(this.url('/' + now()) + this.query(true),
                                          { withCredentials: socket._crossOrigin() });
       es.onopen = function () { socket._alive(self); };
       es.onmessage = function (event) {
@@ -544,7 +556,7 @@
         self.close();
         if (live) socket._ended(self); else socket._lost(self, false);
       };
-      frame.src = this.url('/' + now()) + '?c=' + name;
+      frame.src = this.url('/' + now()) + '?c=' + name + this.query(false);
       pageRoot().appendChild(frame);
       this.watch = setInterval(function () { self.watchdog(); }, 1000);
     },
@@ -586,7 +598,7 @@
     open: function () {
       var self = this, socket = this.socket, seen = 0, parser = new MultipartParser();
       var xhr = this.xhr = new XMLHttpRequest();
-      xhr.open('GET', this.url('/' + now()), true);
+      xhr.open('GET', this.url('/' + now()) + this.query(true), true);
       xhr.overrideMimeType('text/plain; charset=UTF-8');   // read it as text, as it comes
       if (socket._crossOrigin()) xhr.withCredentials = true;
       function read() {
@@ -629,17 +641,19 @@
 
   // Long polling (§4.1): each answer is one whole payload; ask again at once.
   defineTransport('xhr-polling', {
+    polls: true,   // acknowledges by a= on each GET (§9)
     check: function () { return typeof XMLHttpRequest !== 'undefined'; },
     open: function () { this.poll(); },
     poll: function () {
       var self = this, socket = this.socket, xhr = this.xhr = new XMLHttpRequest();
-      xhr.open('GET', this.url('/' + now()), true);
+      xhr.open('GET', this.url('/' + now()) + this.query(true), true);
       if (socket._crossOrigin()) xhr.withCredentials = true;
       xhr.timeout = POLL_TIMEOUT;
       xhr.onload = function () {
         if (self.closed) return;
         if (xhr.status !== 200) { socket._lost(self, xhr.status === 404); return; }
         socket._alive(self);
+        socket._newConnection();   // each answer numbers its own messages (§9)
         self.feed(xhr.responseText);
         if (!self.closed && socket._transport === self) self.poll();
       };
@@ -659,6 +673,7 @@
   // string (form submission would turn raw line breaks into CRLF).
   defineTransport('jsonp-polling', {
     blind: true,
+    polls: true,
     check: function () { return typeof document !== 'undefined'; },
     open: function () {
       var self = this, socket = this.socket;
@@ -668,6 +683,7 @@
           if (self.closed) return;
           self.answered = true;
           socket._alive(self);
+          socket._newConnection();
           self.feed(String(payload));
         }
       });
@@ -677,7 +693,7 @@
       var self = this, socket = this.socket, script = this.script = document.createElement('script');
       this.answered = false;
       script.async = true;
-      script.src = this.url('/' + now() + '/' + this.index);
+      script.src = this.url('/' + now() + '/' + this.index) + this.query(true);
       script.onload = script.onerror = function () {
         script.onload = script.onerror = null;
         removeNode(script);
@@ -755,7 +771,8 @@
       resource: options.resource || 'socket.io',
       transports: options.transports || DEFAULT_TRANSPORTS.slice(),
       connectTimeout: options.connectTimeout || 5000,
-      resumeTimeout: options.resumeTimeout || 8000
+      resumeTimeout: options.resumeTimeout || 8000,
+      acks: options.acks !== false    // ask for exactly-once delivery (§9)
     };
     this.transport = null;     // name of the transport that carries the session
     this.sessionid = null;
@@ -767,6 +784,7 @@
     this._realms = {};
     this._timer = null;        // next step: connect timeout, backoff, resume attempt
     this._deadline = null;     // resumeTimeout
+    this._resetLedgers();
   }
   Socket.prototype = new Emitter();
   Socket.prototype.constructor = Socket;
@@ -892,6 +910,8 @@
   Socket.prototype._open = function (name, sid) {
     var self = this, t = new io.transports[name](this, sid);
     this._transport = t;
+    this._fresh = true;
+    this._got.expect = 0;
     try { t.open(); } catch (error) {
       warn(name + ' failed to open:', error.message);
       setTimeout(function () { self._lost(t, false); }, 0);
@@ -909,7 +929,7 @@
     var renewed = this._renewing;
     this._renewing = false;
     this.emit('connect');
-    if (renewed) this.emit('reconnect');
+    if (renewed) this.emit('reconnect', this._lostInfo || { unacknowledged: 0, received: 0 });
     this._flush();
   };
 
@@ -918,9 +938,20 @@
   Socket.prototype._frames = function (t, frames) {
     for (var i = 0; i < frames.length; i++) {
       if (t !== this._transport) return;   // a 0:0: or a handler closed it meanwhile
-      var frame = frames[i];
+      var frame = frames[i], opening = this._opening;
+      this._opening = false;
       if (frame.type === '3') {
+        this._opening = true;
+        // 4:1:0, right after it (same payload) means the server agreed to
+        // acks (§9): known before 'connect' fires, so the first sends count
+        var next = frames[i + 1];
+        if (this._state === 'opening' && next && next.type === '4' && this.options.acks) this.acks = true;
         if (this._state === 'opening') this._connected(t, frame.data);
+      } else if (frame.type === '4') {
+        if (opening && this.options.acks) this.acks = true;   // the server agreed
+        else if (this.acks) this._acked(frame.data);
+      } else if (frame.type === '5') {
+        if (this.acks && !this._sequence(frame.data)) { this._lost(t, false); return; }
       } else if (frame.type === '2') {
         this._heartbeat(frame.data);
         this._echo(t, encodeFrame('2', frame.data));
@@ -930,6 +961,7 @@
         this._leave(true);
         this.emit('disconnect');
       } else if (frame.type === '1' && this._live()) {
+        if (this.acks && !this._accept()) continue;   // a duplicate
         var body;
         try { body = decodeBody(frame.data); } catch (error) {
           warn('message dropped:', error.message);
@@ -938,10 +970,80 @@
         this._deliver(body.message, body.annotations);
       }
     }
+    this._ackRule(t);
+  };
+
+  // ------------------------------------------------- acks (§9)
+
+  Socket.prototype._resetLedgers = function () {
+    this.acks = false;                               // the server agreed
+    this._sent = { acked: 0, items: [] };            // ours, written, not acknowledged
+    this._got = { count: 0, told: 0, expect: 0 };    // theirs: delivered, acknowledged, next
+    this._fresh = true;                              // the link carried none of ours yet
+    this._ackDue = false;
+    clearTimeout(this._ackTimer);
+    this._ackTimer = null;
+  };
+
+  Socket.prototype._query = function (opening) {
+    if (opening) return this.options.acks ? 'acks=1' : '';
+    return this.acks ? 'a=' + this._got.count : '';
+  };
+
+  Socket.prototype._newConnection = function () { this._got.expect = 0; };
+
+  function isMessage(item) {
+    return typeof item !== 'string' || (item.charAt(0) === '1' && item.charAt(1) === ':');
+  }
+
+  function count(text) {
+    return /^[0-9]{1,12}$/.test(text) ? parseInt(text, 10) : -1;
+  }
+
+  Socket.prototype._acked = function (data) {
+    var n = count(data), sent = this._sent;
+    if (n < 0 || n > sent.acked + sent.items.length) { warn('bad acknowledgement ' + data); return; }
+    if (n > sent.acked) {
+      sent.items.splice(0, n - sent.acked);
+      sent.acked = n;
+    }
+  };
+
+  Socket.prototype._sequence = function (data) {
+    var n = count(data), got = this._got;
+    if (n < 1 || n > got.count + 1) { warn('sequence gap at ' + data); return false; }
+    got.expect = n;
+    return true;
+  };
+
+  Socket.prototype._accept = function () {
+    var got = this._got, number = got.expect || got.count + 1;
+    got.expect = number + 1;
+    if (number <= got.count) return false;
+    got.count = number;
+    return true;
+  };
+
+  // Polls acknowledge with a= on the next GET; streams and the WebSocket
+  // with a 4: frame after 16 messages or 0.2 s, whichever comes first.
+  var ACK_EVERY = 16, ACK_DELAY = 200;
+  Socket.prototype._ackRule = function (t) {
+    var self = this, got = this._got;
+    if (!this.acks || got.count === got.told || t.polls) return;
+    if (got.count - got.told >= ACK_EVERY) { this._sendAck(); return; }
+    if (!this._ackTimer) {
+      this._ackTimer = setTimeout(function () { self._ackTimer = null; self._sendAck(); }, ACK_DELAY);
+    }
+  };
+
+  Socket.prototype._sendAck = function () {
+    if (this._got.count === this._got.told) return;
+    this._ackDue = true;
+    this._flush(true);
   };
 
   Socket.prototype._binary = function (t, buffer) {
-    if (t === this._transport && this._live()) this._deliver(buffer, {});
+    if (t === this._transport && this._live() && (!this.acks || this._accept())) this._deliver(buffer, {});
   };
 
   Socket.prototype._deliver = function (message, annotations) {
@@ -979,16 +1081,56 @@
   // ------------------------------------------------------------ sending
 
   Socket.prototype._flush = function () {
-    var self = this, t = this._transport;
-    if (!t || !t.ready || this._busy || !this._outbox.length || !this._live()) return;
-    var items = this._outbox;
+    var self = this, t = this._transport, sent = this._sent;
+    var resend = this.acks && sent.items.length && (this._fresh || !t || !t.sync);
+    if (!t || !t.ready || this._busy || !this._live() ||
+        !(this._outbox.length || this._ackDue || resend)) return;
+    var fresh = this._outbox;
     this._outbox = [];
+    var items = fresh, acking = false;
+    if (this.acks) {
+      // numbered (§9): on a new link, and in every POST, all that is not
+      // acknowledged yet goes again after a 5: frame; an ack of what we have
+      // goes first when one is due (made now: it is never older than an a=).
+      var head = [], numbered = false, i;
+      acking = this._ackDue;
+      if (acking) {
+        head.push(encodeFrame('4', String(this._got.count)));
+        this._got.told = this._got.count;
+        this._ackDue = false;
+      }
+      var controls = [], messages = [];
+      for (i = 0; i < fresh.length; i++) (isMessage(fresh[i]) ? messages : controls).push(fresh[i]);
+      head = head.concat(controls);
+      if (this._fresh || !t.sync) {
+        if (sent.items.length || messages.length) head.push(encodeFrame('5', String(sent.acked + 1)));
+        head = head.concat(sent.items);
+        numbered = true;
+      }
+      for (i = 0; i < messages.length; i++) sent.items.push(messages[i]);
+      items = head.concat(messages);
+      fresh = controls;   // what goes back to the outbox if this fails: the rest is in sent
+      if (t.sync && numbered && (sent.items.length || messages.length)) this._fresh = false;
+    }
     if (t.sync) {
-      if (!t.write(items)) { this._outbox = items.concat(this._outbox); this._lost(t, false); }
+      if (!t.write(items)) {
+        if (this.acks) { this._outbox = fresh.concat(this._outbox); this._fresh = true; }
+        else this._outbox = items.concat(this._outbox);
+        this._lost(t, false);
+      }
       return;
     }
     this._busy = true;
+    var posted = sent.items.length, epoch = sent;
     t.write(items, function (ok, gone) {
+      if (ok && self.acks && self._sent === epoch) {   // the 200 acknowledges the whole POST
+        sent.acked += posted;
+        sent.items.splice(0, posted);
+      }
+      if (!ok && self.acks && self._sent === epoch) {
+        items = fresh;   // the numbered ones stay in sent
+        if (acking) self._ackDue = true;
+      }
       self._busy = false;
       if (self._final) {   // disconnect() waited for this POST to keep the order
         var last = self._final;
@@ -1065,6 +1207,9 @@
   Socket.prototype._renew = function () {
     this._clearTimers();
     if (this._transport) { this._transport.close(); this._transport = null; }
+    // what the old session may have lost: ours never acknowledged, theirs we had
+    this._lostInfo = { unacknowledged: this._sent.items.length, received: this._got.count };
+    this._resetLedgers();
     this.sessionid = null;
     this.connected = false;
     this._renewing = true;
@@ -1073,7 +1218,7 @@
     var kept = [];   // echoes of the old session's heartbeats mean nothing now
     for (var i = 0; i < this._outbox.length; i++) {
       var item = this._outbox[i];
-      if (typeof item !== 'string' || item.charAt(0) !== '2') kept.push(item);
+      if (typeof item !== 'string' || (item.charAt(0) !== '2' && item.charAt(0) !== '4')) kept.push(item);
     }
     this._outbox = kept;
     var start = 0;

@@ -38,6 +38,7 @@ class PartReader:
     def __init__(self) -> None:
         self._buffer = ""
         self._state = "preamble"  # -> "headers" -> "body" -> "headers" ... ("done")
+        self._part: List[Frame] = []
 
     def feed(self, text: str) -> List[Frame]:
         buf, pos = self._buffer + text, 0
@@ -59,8 +60,12 @@ class PartReader:
                 ahead = buf[pos:pos + len(_CLOSE_END)]
                 if ahead.startswith(_PART_END):
                     pos, self._state = pos + len(_PART_END), "headers"
+                    frames += self._part  # a part is one payload: its frames go together
+                    self._part = []
                 elif ahead == _CLOSE_END:
                     self._state = "done"
+                    frames += self._part
+                    self._part = []
                 elif _PART_END.startswith(ahead) or _CLOSE_END.startswith(ahead):
                     break  # the delimiter is still arriving
                 else:
@@ -69,7 +74,7 @@ class PartReader:
                 found = read_frame(buf, pos)
                 if found is None:
                     break
-                frames.append(found[0])
+                self._part.append(found[0])
                 pos = found[1]
         self._buffer = "" if self._state == "done" else buf[pos:]
         return frames

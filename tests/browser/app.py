@@ -18,6 +18,7 @@ import os
 import sys
 from urllib.parse import parse_qs
 
+import gevent
 from gevent.pywsgi import WSGIServer
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -26,6 +27,9 @@ import socketio_gevent  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "example")
 events = {"connect": [], "disconnect": [], "messages": []}
+numbered: dict = {}        # chaos mode: client id -> the numbers it sent, as they came
+chaos_clients: dict = {}   # client id -> its current session
+proxy = None
 listener: socketio_gevent.Listener
 server: WSGIServer
 
@@ -56,6 +60,10 @@ def control(environ, start_response):
     elif path == "/control/clients":
         result = [{"sid": c.session_id, "transport": c.transport, "connections": c.connections}
                   for c in listener.clients.values()]
+    elif path == "/control/proxy":
+        result = {"port": proxy.port if proxy else None, "cuts": proxy.cuts if proxy else 0}
+    elif path == "/control/numbered":
+        result = numbered.get(query["id"], [])
     elif path == "/control/cut":
         result = cut(query["sid"])
     elif path == "/control/send":
@@ -86,8 +94,12 @@ def main() -> None:
     parser.add_argument("--transports", default="")
     parser.add_argument("--stream-limit", type=int, default=128 * 1024)
     parser.add_argument("--example", action="store_true", help="serve the example chat app instead")
+    parser.add_argument("--chaos", action="store_true",
+                        help="a cutting proxy in front of the server (GET /control/proxy says where)")
     args = parser.parse_args()
     options = dict(flash_policy_server=False, stream_limit=args.stream_limit)
+    if args.chaos:
+        options["origins"] = "*:*"  # the page comes from the server, the socket through the proxy
     if args.transports:
         options["transports"] = args.transports.split(",")
     if args.example:
@@ -102,8 +114,22 @@ def main() -> None:
         listener = socketio_gevent.listen(server, **options)
         attach_test_behaviour(listener)
     server.start()
+    if args.chaos:
+        global proxy
+        import random
+
+        from tests.integration.chaos import CuttingProxy
+
+        proxy = CuttingProxy(server.server_port, random.Random(3), mean_life=0.3)
     print("listening on 127.0.0.1:%d" % server.server_port, flush=True)
     server.serve_forever()
+
+
+def stream_numbers(ident: str, count: int) -> None:
+    """Chaos mode: the server's numbered messages 1..count to a client id."""
+    for k in range(1, count + 1):
+        chaos_clients[ident].send(str(k))
+        gevent.sleep(0.01)
 
 
 def attach_test_behaviour(listener: socketio_gevent.Listener) -> None:
@@ -118,6 +144,13 @@ def attach_test_behaviour(listener: socketio_gevent.Listener) -> None:
             events["messages"].append({"sid": client.session_id, "msg": shown, "annotations": annotations})
             if isinstance(msg, dict) and msg.get("cmd") == "broadcast":
                 client.broadcast(msg["msg"])
+            elif isinstance(msg, dict) and msg.get("cmd") == "stream":
+                chaos_clients[msg["id"]] = client
+                gevent.spawn(stream_numbers, msg["id"], int(msg["count"]))
+            elif isinstance(msg, str) and msg.startswith("n:"):
+                _, ident, k = msg.split(":")
+                chaos_clients[ident] = client
+                numbered.setdefault(ident, []).append(int(k))
             elif annotations.get("r") != "chat":
                 client.send(msg, annotations or None)
 
