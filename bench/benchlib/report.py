@@ -147,9 +147,11 @@ def ratio_lines(ok: List[dict], servers: List[str], workload: str, label: str) -
     peers = [s for s in servers if not s.startswith("ours")]
     lines = []
     for o in ours:
+        # a variant ("ours-ws-acks") is also compared with what it varies ("ours-ws")
+        base = o[:-len("-acks")] if o.endswith("-acks") and o[:-len("-acks")] in servers else None
         for key, title, higher in RATIOS[workload]:
             parts = []
-            for p in peers:
+            for p in ([base] if base else []) + peers:
                 ratios = []
                 for (rnd, s), r in by_round.items():
                     theirs = by_round.get((rnd, p), {}).get(key)

@@ -50,6 +50,8 @@ SERVERS: Dict[str, ServerSpec] = {
     s.name: s
     for s in [
         ServerSpec("ours-ws", _OURS, {"ws": ("sio", "/socket.io/websocket")}),
+        # the same, with the acks extension on (docs/protocol.rst §9)
+        ServerSpec("ours-ws-acks", _OURS, {"ws": ("sio-acks", "/socket.io/websocket?acks=1")}),
         ServerSpec("ours-polling", _OURS, {"poll": ("sio-poll", "/socket.io/xhr-polling")}),
         ServerSpec("ours-plain-ws", _OURS, {"ws": ("raw", "/echo")}),
         ServerSpec("python-socketio", (PEER_PY, "servers/python_socketio.py"),

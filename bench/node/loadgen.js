@@ -5,6 +5,7 @@
 // the client overhead is the same for every server:
 //   raw      plain WebSocket (send text, await the same text)
 //   sio      our protocol over WebSocket: "3:" handshake, T:L:D frames, heartbeat echo
+//   sio-acks the same with the acks extension (?acks=1): a 4: ack every 16 messages
 //   eio      socket.io v4 / Engine.IO v4 over WebSocket: open packet, "40", "42[...]", ping/pong
 //   sio-poll our protocol over xhr-polling: GET <path>//<ts> -> "3:L:<sid>,", GET polls, POST data=
 //   eio-poll Engine.IO v4 polling: GET ?EIO=4&transport=polling, POST "40", payloads split by \x1e
@@ -112,6 +113,26 @@ const wsAdapters = {
         else if (type === '2') client.ws.send('2:' + body.length + ':' + body + ',');
         else if (type === '3') ready();
       });
+    },
+  },
+  // Our protocol with the acks extension (opened with ?acks=1): the server's
+  // messages are counted and acknowledged with a 4: frame every 16, as our
+  // clients do; its 4: and 5: frames need nothing back on one connection.
+  'sio-acks': {
+    encode: sioEncode,
+    trigger: (count, interval) => sioEncode(fanoutTrigger(count, interval)),
+    start(client) { client.acked = 0; client.told = 0; },
+    onMessage(client, data, deliver, ready) {
+      client.buf = sioFrames(client.buf + data.toString(), (type, body) => {
+        if (type === '1') { client.acked++; deliver(sioMessageText(body)); }
+        else if (type === '2') client.ws.send('2:' + body.length + ':' + body + ',');
+        else if (type === '3') ready();
+      });
+      if (client.acked - client.told >= 16) {
+        client.told = client.acked;
+        const n = String(client.acked);
+        client.ws.send('4:' + n.length + ':' + n + ',');
+      }
     },
   },
   eio: {
