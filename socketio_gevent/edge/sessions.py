@@ -119,6 +119,8 @@ class LiveSession:
         outcome = machine.push(item)
         if outcome == DIRECT:
             if machine.connection.offer(item, frames):
+                if machine.sent is not None:
+                    machine.written(item)
                 return
             outcome = machine.declined(item)
         if outcome == WAKE:
@@ -196,8 +198,15 @@ class LiveSession:
             if machine.got is None:
                 if machine.state is OPEN:
                     self.app.session_message(self.client, message, {})
-            elif machine.receive_one(now()):
+            elif machine.receive_one(now):
                 self.app.session_message(self.client, message, {})
+        if machine.effects:
+            self._apply()
+
+    def ack(self, count: int) -> None:
+        """The client's ``4:`` frame on the attached WebSocket."""
+        machine = self.machine
+        machine.ack(count)
         if machine.effects:
             self._apply()
 

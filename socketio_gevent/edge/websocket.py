@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from gevent import getcurrent
 
-from ..protocol.acks import read_query
+from ..protocol.acks import plain_ack, read_query
 from ..protocol.errors import ProtocolError
 from ..protocol.framing import Decoder, plain_message
 from ..protocol.outbox import FrameCache, Item
@@ -74,7 +74,9 @@ class SessionSocket:
         self.ws.write(self.codec.send_text(frame))
 
     def end(self, reason: str) -> None:
-        self.ws.close(CloseCode.NORMAL, reason)
+        """The session ends this socket: 1008 when the client broke the acks rules (§9)."""
+        failed = self.session.machine.failure is not None
+        self.ws.close(CloseCode.POLICY_VIOLATION if failed else CloseCode.NORMAL, reason)
 
     # -- writing -----------------------------------------------------------
     def _frame(self, item: Item, frames: Optional[FrameCache]) -> bytes:
@@ -177,6 +179,10 @@ class SessionSocket:
                         message = plain_message(data, decoder.max_length)
                         if message is not None:  # one plain message: no frames to build
                             session.deliver_message(message)
+                            continue
+                        count = plain_ack(data) if machine.sent is not None else None
+                        if count is not None:  # one ack, the other common payload
+                            session.ack(count)
                             continue
                     self._receive_payload(data)
                 elif kind is Binary:

@@ -30,13 +30,14 @@ from .errors import ProtocolError
 from .framing import encode_frame
 from .outbox import BinaryMessage, Item
 
-__all__ = ["ACK", "SEQ", "ACK_EVERY", "ACK_DELAY", "Outgoing", "Incoming", "ack_frame", "seq_frame",
+__all__ = ["ACK", "SEQ", "ACK_EVERY", "ACK_DELAY", "Outgoing", "Incoming", "ack_frame", "seq_frame", "plain_ack",
            "parse_count", "is_message", "read_query"]
 
 #: Frame types of the extension.
 ACK = "4"
 SEQ = "5"
-#: A receiver acknowledges after this many messages …
+#: A receiver acknowledges after this many messages (the server: in its
+#: connection's next write, usually with the answers to them) …
 ACK_EVERY = 16
 #: … or this many seconds after the first one it has not acknowledged.
 ACK_DELAY = 0.2
@@ -62,7 +63,23 @@ def parse_count(text: str) -> int:
 
 def is_message(item: Item) -> bool:
     """Is ``item`` a numbered message (not ``0:0:,``, a heartbeat or an ack)?"""
-    return type(item) is BinaryMessage or item[:2] == "1:"  # type: ignore[index]
+    return type(item) is BinaryMessage or item[0] == "1"  # type: ignore[index]  # frame types are one digit
+
+
+def plain_ack(payload: str) -> Optional[int]:
+    """The count of a payload that is one well-formed ack frame (``4:L:count,``),
+    else ``None``: the full decoder takes it, and reports what is wrong.
+
+    A WebSocket client acknowledges in a payload of its own; this reads it
+    without building frames (once per 16 messages on a busy socket).
+    """
+    if payload[:2] != "4:" or payload[-1:] != ",":
+        return None
+    length, colon, count = payload[2:-1].partition(":")
+    if (not colon or not length.isdigit() or int(length) != len(count) or len(count) > _MAX_DIGITS
+            or not (count.isascii() and count.isdigit())):
+        return None
+    return int(count)
 
 
 def read_query(query_string: str) -> Tuple[bool, Optional[int]]:
@@ -121,9 +138,9 @@ class Outgoing:
             return "acknowledgement beyond what was sent (%d of %d)" % (count, self.acked + len(self.items))
         done = count - self.acked
         if done:
-            for item in self.items[:done]:
-                self.size -= len(item)
-            del self.items[:done]
+            items = self.items
+            self.size -= sum(map(len, items[:done]))
+            del items[:done]
             self.acked = count
         return None
 
@@ -173,7 +190,10 @@ class Incoming:
         return True
 
     def told_now(self) -> str:
-        """The ack frame for everything received; it counts as said."""
+        """The ack frame for everything received; it counts as said.
+
+        A pending ``due_at`` stays: when it comes, nothing is owed any more
+        and the timer costs one check (cheaper than re-arming per message).
+        """
         self.told = self.count
-        self.due_at = None
         return ack_frame(self.count)

@@ -55,10 +55,10 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
-from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
-from .acks import (ACK, ACK_DELAY, ACK_EVERY, AGREED, SEQ, Incoming, Outgoing, is_message, parse_count,
-                   seq_frame)
+from .acks import (ACK, ACK_DELAY, ACK_EVERY, AGREED, SEQ, Incoming, Outgoing, is_message,
+                   parse_count, seq_frame)
 from .errors import ProtocolError
 from .framing import (DISCONNECT, DISCONNECT_FRAME, HEARTBEAT, MESSAGE, SESSION_ID, Frame,
                       decode_body, encode_frame)
@@ -191,7 +191,7 @@ class Session:
     __slots__ = ("sid", "options", "state", "transport", "connection", "connections",
                  "outbox", "heartbeats", "effects", "deadline", "sent", "got", "failure",
                  "_close_at", "_beat_at", "_check_at", "_check_number", "_last_beat_at",
-                 "_interval", "_timeout", "_fresh")
+                 "_interval", "_timeout", "_fresh", "_ack_owed")
 
     def __init__(self, sid: str, options: Options, transport: str, now: float, acks: bool = False) -> None:
         self.sid = sid
@@ -224,6 +224,8 @@ class Session:
         self.got: Optional[Incoming] = Incoming() if acks else None
         #: The attached connection has carried no message yet: the next starts with ``5:``.
         self._fresh = True
+        #: ``ACK_EVERY`` messages are untold: the next write carries an ack.
+        self._ack_owed = False
         #: Why the peer's input ended the session (a bad acknowledgement), if it did.
         self.failure: Optional[str] = None
         self._retime()
@@ -365,7 +367,9 @@ class Session:
 
     # -- outbound ----------------------------------------------------------
     def push(self, item: Item, direct: bool = True) -> int:
-        """An outbound item; the answer says what the edge does with it.
+        """An application message (a type-1 frame or binary); the answer
+        says what the edge does with it. Only messages go through here: the
+        session's own frames are effects, and its ``0:0:,`` comes with closing.
 
         ``DIRECT``: the attached connection may write it now, skipping the
         queue (open, attached, nothing queued ahead of it: order is kept);
@@ -394,19 +398,27 @@ class Session:
                     or outbox.size + sent.size + size > outbox.max_bytes):
                 return self._overflow(outbox.full(size, len(sent.items), sent.size))
             if direct and self.connection is not None and not items and not self._fresh:
-                if is_message(item):
-                    sent.keep(item)  # written now; declined() takes it back
-                return DIRECT
+                return DIRECT  # written() keeps it, once the connection took it
         items.append(item)
         outbox.size += size
         return QUEUED if self.connection is None else WAKE
 
+    def written(self, item: Item) -> None:
+        """The connection wrote a ``DIRECT`` item: with acks, keep it until acknowledged."""
+        if self.sent is not None and is_message(item):
+            self.sent.keep(item)
+
     def declined(self, item: Item) -> int:
-        """The connection did not take a ``DIRECT`` item after all: queue it."""
-        sent = self.sent
-        if sent is not None and sent.items and sent.items[-1] is item:
-            sent.unkeep_last()
-        return self.push(item, False)
+        """The connection did not take a ``DIRECT`` item after all: queue it.
+
+        :meth:`push` has just checked the state and the bounds for it.
+        """
+        if self.state is not OPEN:
+            return DROPPED
+        outbox = self.outbox
+        outbox.items.append(item)
+        outbox.size += len(item)
+        return QUEUED if self.connection is None else WAKE
 
     def take(self, connection: Any) -> List[Item]:
         """Everything queued, for the attached ``connection`` to write as one payload.
@@ -417,23 +429,33 @@ class Session:
         When the payload ends the session (its ``0:0:,``), the session lets
         go of the connection: the connection ends after writing it.
         """
-        if connection is not self.connection or not self.outbox.items:
+        if connection is not self.connection or not (self.outbox.items or self._ack_owed):
             return []
+        size = self.outbox.size
         items = self.outbox.take()
         sent = self.sent
         got = self.got
-        if sent is not None and got is not None:
-            head: List[Item] = [got.told_now()] if got.untold else []
-            first = sent.number
-            numbered = False
-            for item in items:
-                if is_message(item):
-                    sent.keep(item)
-                    numbered = True
-            if numbered and self._fresh:
-                head.append(seq_frame(first))
-                self._fresh = False
-            items = head + items
+        if sent is not None and got is not None:  # once per write: kept lean
+            head: List[Item] = []
+            if self._ack_owed:
+                self._ack_owed = False
+                if got.count != got.told:
+                    head.append(got.told_now())
+            kept = sent.items
+            before = len(kept)
+            if self.state is OPEN:  # only messages are queued while open
+                kept.extend(items)
+                sent.size += size
+            else:  # closing: the 0:0:, at the end is not numbered
+                for item in items:
+                    if is_message(item):
+                        sent.keep(item)
+            if len(kept) != before:
+                if self._fresh:
+                    head.append(seq_frame(sent.acked + before + 1))
+                    self._fresh = False
+            if head:
+                items = head + items
         if self.state is CLOSING:
             self.connection = None
             self._finish("disconnected by the application")
@@ -463,9 +485,8 @@ class Session:
                 self.close("client disconnected", False, now)
             elif kind == "ack" and self.sent is not None:
                 count = self._count(value)
-                reason = self.sent.ack(count, ordered=not posted) if count is not None else None
-                if reason is not None:
-                    self._fail(reason)
+                if count is not None:
+                    self.ack(count, ordered=not posted)
             elif kind == "seq" and got is not None:
                 count = self._count(value)
                 reason = got.sequence(count) if count is not None else None
@@ -479,10 +500,24 @@ class Session:
             else:
                 self._ack_rule(got, now)
 
-    def receive_one(self, now: float) -> bool:
+    def ack(self, count: int, ordered: bool = True) -> None:
+        """The peer has our first ``count`` messages (a ``4:`` frame, §9).
+
+        ``ordered``: it came on the attached connection, after the earlier
+        ones, so it may not go backwards (over HTTP it may be stale).
+        """
+        if self.sent is None or self.state is not OPEN:
+            return
+        reason = self.sent.ack(count, ordered)
+        if reason is not None:
+            self._fail(reason)
+
+    def receive_one(self, clock: Callable[[], float]) -> bool:
         """One plain message on the attached connection: deliver it?
 
-        The common case of :meth:`receive`, without building events.
+        The common case of :meth:`receive`, without building events. The
+        clock is read only when the ack rule needs the time (rarely: once
+        per quiet period).
         """
         if self.state is not OPEN:
             return False
@@ -491,15 +526,19 @@ class Session:
             return True
         if not got.accept():
             return False
-        self._ack_rule(got, now)
+        if got.due_at is None or got.count - got.told >= ACK_EVERY:
+            self._ack_rule(got, clock())
         return True
 
     def _ack_rule(self, got: Incoming, now: float) -> None:
         """Ack after ``ACK_EVERY`` messages, or ``ACK_DELAY`` after the first untold one."""
         untold = got.untold
         if untold >= ACK_EVERY and self.connection is not None:
-            self.effects.append(SendFrame(self.connection, got.told_now()))
-            self._retime()
+            # Not a frame of its own: the connection's next write carries it,
+            # usually together with the answers to these very messages.
+            if not self._ack_owed:
+                self._ack_owed = True
+                self.effects.append(Wake(self.connection))
         elif untold and got.due_at is None:
             got.due_at = now + ACK_DELAY
             self._retime()

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any, List
 
-from socketio_gevent.protocol.acks import AGREED, Incoming, Outgoing, ack_frame, read_query, seq_frame
+from socketio_gevent.protocol.acks import AGREED, Incoming, Outgoing, ack_frame, plain_ack, read_query, seq_frame
 from socketio_gevent.protocol.errors import ProtocolError
-from socketio_gevent.protocol.framing import DISCONNECT_FRAME, decode_payload, encode_message
+from socketio_gevent.protocol.framing import decode_payload, encode_message
 from socketio_gevent.protocol.options import Options
 from socketio_gevent.protocol.session import (CLOSED, DIRECT, DROPPED, OPEN, WAKE, Closed, EndConnection,
-                                              Finished, Log, SendFrame, Session, SetTimer, decode_inbound)
+                                              Finished, Log, SendFrame, Session, SetTimer, Wake,
+                                              decode_inbound)
 
 import pytest
 
@@ -134,11 +135,13 @@ def test_direct_writes_are_kept_until_acknowledged_and_a_declined_one_is_queued(
     session.attach(sock, WS, 0.0)
     assert session.push(m(1)) == WAKE  # first message on the socket: through take, numbered
     assert session.take(sock) == [seq_frame(1), m(1)]
-    assert session.push(m(2)) == DIRECT  # then straight to the socket, kept
+    second = m(2)
+    assert session.push(second) == DIRECT  # then straight to the socket
+    session.written(second)  # it took it: kept until acknowledged
     assert session.sent is not None and session.sent.items == [m(1), m(2)]
     third = m(3)
     assert session.push(third) == DIRECT
-    assert session.declined(third) == WAKE  # the socket was busy: queued, not kept twice
+    assert session.declined(third) == WAKE  # the socket was busy: queued, kept when taken
     assert session.sent.items == [m(1), m(2)] and session.take(sock) == [third]
     list(session.receive([("ack", "2", None)], 1.0))
     assert session.sent.items == [m(3)] and session.acknowledged == 2
@@ -151,7 +154,9 @@ def test_a_websocket_that_reopens_learns_where_the_server_is_and_gets_the_rest()
     session.push(m(1))
     client.read(session.take(first))
     for i in range(2, 5):
-        assert session.push(m(i)) == DIRECT  # written into a socket that dies now
+        item = m(i)
+        assert session.push(item) == DIRECT  # written into a socket that dies now
+        session.written(item)
     list(session.receive([("seq", "1", None), ("message", "up1", {}), ("message", "up2", {})], 0.5))
     session.detach(first, 1.0)
     effects(session)
@@ -183,24 +188,50 @@ def test_websocket_messages_are_acked_after_16_or_after_the_delay():
     session.attach(sock, WS, 0.0)
     effects(session)
     for _ in range(3):
-        assert session.receive_one(1.0)
+        assert session.receive_one(lambda: 1.0)
     assert session.effects[-1] == SetTimer(1.2)  # the delay starts at the first untold one
     effects(session)
     session.tick(1.2)
     assert effects(session) == [SendFrame(sock, ack_frame(3))]
     for _ in range(16):
-        session.receive_one(2.0)
-    assert SendFrame(sock, ack_frame(19)) in effects(session)
+        session.receive_one(lambda: 2.0)
+    # the 16th: the socket's next write carries the ack (with the answers, if any)
+    assert effects(session) == [Wake(sock)]
+    assert session.take(sock) == [ack_frame(19)]
+    assert session.take(sock) == []
 
 
-def test_an_ack_rides_on_a_payload_that_goes_anyway():
+def test_an_ack_that_is_due_rides_on_a_payload_that_goes_anyway():
     session = acked_session()
     sock = Conn("socket")
     session.attach(sock, WS, 0.0)
-    session.receive_one(0.5)
+    session.receive_one(lambda: 0.5)
     session.push(m(1))
-    assert session.take(sock) == [ack_frame(1), seq_frame(1), m(1)]
-    assert session.got is not None and session.got.due_at is None
+    assert session.take(sock) == [seq_frame(1), m(1)]  # one owed: it waits for the timer or more
+    for _ in range(15):
+        session.receive_one(lambda: 0.6)
+    assert session.push(m(2)) == DIRECT
+    assert session.declined(m(2)) == WAKE  # the socket was busy: it goes in the next write
+    assert session.take(sock) == [ack_frame(16), m(2)]  # sixteen owed: the ack rides along
+    effects(session)
+    session.tick(0.7)  # the timer armed at the first: nothing owed any more
+    assert effects(session) == []
+
+
+def test_the_16th_ack_goes_out_with_the_answers_to_those_messages():
+    """An echo: the ack for 16 messages and the 16th answer leave as one payload."""
+    session = acked_session()
+    sock = Conn("socket")
+    session.attach(sock, WS, 0.0)
+    session.push(m(0))
+    session.take(sock)  # numbered: [5:, m0]
+    effects(session)
+    for i in range(1, 17):
+        session.receive_one(lambda: 0.1)
+        assert session.push(m(i)) == DIRECT  # the reader declines while it reads
+        session.declined(m(i))
+        assert session.take(sock) == ([ack_frame(16), m(16)] if i == 16 else [m(i)])
+    assert not [e for e in effects(session) if isinstance(e, SendFrame)]  # no frame of its own
 
 
 # -- bad acknowledgements and bounds ---------------------------------------------------
@@ -256,7 +287,10 @@ def test_unacknowledged_messages_count_against_the_bounds():
     session.attach(sock, WS, 0.0)
     session.push(m(1))
     session.take(sock)
-    assert session.push(m(2)) == DIRECT and session.push(m(3)) == DIRECT
+    for i in (2, 3):
+        assert session.push(m(i)) == DIRECT
+        session.written(m(i))  # the edge reports the socket took it: kept until acknowledged
+    assert session.pending == 3
     assert session.push(m(4)) == DROPPED
     assert session.failure is None and session.state is CLOSED
     assert session.pending == 3  # what the application may have lost
@@ -269,8 +303,9 @@ def test_pending_counts_queued_and_unacknowledged_and_survives_the_end():
     poll = Conn("poll")
     session.attach(poll, POLL, 0.0)
     session.take(poll)
+    session.detach(poll, 0.1)
     session.push(m(3))
-    session.push(DISCONNECT_FRAME)  # not a message: not counted
+    session.close("bye", True, 0.5)  # queues 0:0:, which is not a message: not counted
     assert session.pending == 3
     session.close("gone", False, 1.0)
     assert session.pending == 3 and session.acknowledged == 0
@@ -298,3 +333,14 @@ def test_the_ledgers_on_their_own():
     assert got.sequence(1) is None and got.accept() and got.accept()
     assert got.sequence(1) is None and not got.accept() and not got.accept() and got.accept()
     assert got.count == 3 and got.untold == 3 and got.told_now() == "4:1:3," and got.untold == 0
+
+
+@pytest.mark.parametrize("payload,count", [
+    ("4:2:16,", 16), ("4:1:0,", 0), ("4:12:999999999999,", 999999999999),
+    ("4:3:16,", None), ("4:2:1x,", None), ("4:0:,", None), ("4:2:16", None), ("1:2:16,", None),
+    ("4:13:1234567890123,", None), ("4:2:\u0661\u0666,", None), ("4:2:16,4:2:17,", None), ("4:x:1,", None),
+])
+def test_a_lone_ack_payload_is_read_without_the_decoder_and_agrees_with_it(payload, count):
+    assert plain_ack(payload) == count
+    if count is not None:  # the full decoder reads the same frame
+        assert [(f.type, f.data) for f in decode_payload(payload)] == [("4", str(count))]
