@@ -404,9 +404,14 @@ class Session:
         return QUEUED if self.connection is None else WAKE
 
     def written(self, item: Item) -> None:
-        """The connection wrote a ``DIRECT`` item: with acks, keep it until acknowledged."""
-        if self.sent is not None and is_message(item):
-            self.sent.keep(item)
+        """The connection wrote a ``DIRECT`` item: with acks, keep it until acknowledged.
+
+        (Every pushed item is a message, so it is numbered.)
+        """
+        sent = self.sent
+        if sent is not None:
+            sent.items.append(item)
+            sent.size += len(item)
 
     def declined(self, item: Item) -> int:
         """The connection did not take a ``DIRECT`` item after all: queue it.
