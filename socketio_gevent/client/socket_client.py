@@ -99,6 +99,8 @@ class SocketClient(EventEmitter):
         self._idle = Event()    # nothing left to send (or to have acknowledged)
         self._idle.set()
         self._closed = Event()
+        #: ``disconnect()`` queued ``0:0:,``: a link that ends now is not resumed.
+        self._leaving = False
         self._got_sid = Event()
         self._opening = False
         # sends numbered in queue order, and how many the sender has tried once
@@ -135,6 +137,7 @@ class SocketClient(EventEmitter):
     def connect(self, sid: str = "") -> "SocketClient":
         """Open a session (or resume ``sid``); returns once connected."""
         self._closed.clear()
+        self._leaving = False
         link = self._open(sid)
         self._reader = gevent.spawn(self._life, link)
         if not self._got_sid.wait(self.timeout):
@@ -178,12 +181,17 @@ class SocketClient(EventEmitter):
                 reason = link.run(self._handle, self._binary)
             except SessionGone:
                 reason = "session gone"
+                if self._leaving:
+                    break  # we said 0:0:, the server ended it as asked
                 link = self._renew(link)
                 continue
             except (ConnectError, ProtocolError) as exc:
                 reason = "%s" % exc
                 self.log.warning("connection failed: %s", reason)
             if self._closed.is_set():
+                break
+            if self._leaving:  # the server closes after our 0:0:, nothing to resume
+                reason = "client disconnected"
                 break
             self._ready.clear()
             link.close()
@@ -451,6 +459,7 @@ class SocketClient(EventEmitter):
     def disconnect(self, timeout: float = 5.0) -> None:
         """Send ``0:0:,`` (after what is queued) and close."""
         if self.connected:
+            self._leaving = True  # from now on a lost link is the end, not a cut
             self._queue(DISCONNECT_FRAME)
             if not self._idle.wait(timeout):
                 self.log.info("0:0:, not sent within %s s", timeout)

@@ -67,3 +67,20 @@ def test_refused_handshake_raises(serve):
     served = serve(transports=["jsonp-polling"])
     with pytest.raises(ConnectError, match="404"):
         SocketClient(served.url).connect()
+
+
+@pytest.mark.parametrize("transport", ["websocket", "xhr-polling"])
+def test_disconnect_with_messages_not_yet_acknowledged_opens_no_new_session(serve, transport):
+    """disconnect() sends 0:0:; the server ends the session and the link; the
+    client must take that as the end, not as a cut to recover from with a
+    new session (it used to, when an ack for its last sends was still due)."""
+    served = serve(origins="*:*")
+    opened = []
+    served.listener.on("connection", lambda c: (opened.append(c.session_id),
+                                                c.on("message", lambda m, a: c.send("re " + m))))
+    client = SocketClient(served.url, transport=transport).connect()
+    client.send("hello")
+    assert client.receive(timeout=5)[0] == "re hello"
+    client.disconnect()
+    gevent.sleep(1.0)
+    assert len(opened) == 1 and served.listener.clients == {}
