@@ -13,10 +13,11 @@ Example::
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Optional, Protocol
 
 from ..protocol.outbox import Annotations, FrameCache, Item, encode_item
 from .emitter import EventEmitter
+from .rooms import room_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from .listener import Listener
@@ -100,9 +101,23 @@ class Client(EventEmitter):
         """Queue ``message`` (str, bytes or a JSON-able value) for this client."""
         self.session.send(encode_item(message, annotations))
 
-    def broadcast(self, message: Any, annotations: Annotations = None) -> None:
-        """Send to every client but this one."""
-        self.listener.broadcast(message, except_=self.session_id, annotations=annotations)
+    def broadcast(self, message: Any, annotations: Annotations = None, room: Optional[str] = None) -> None:
+        """Send to every client (or every member of ``room``) but this one."""
+        self.listener.broadcast(message, except_=self.session_id, annotations=annotations, room=room)
+
+    # -- rooms (server-side only: nothing changes on the wire) -------------
+    @property
+    def rooms(self) -> FrozenSet[str]:
+        """The rooms this client is in (it leaves them all when its session ends)."""
+        return self.listener.rooms_of(self.session_id)
+
+    def join(self, room: str) -> None:
+        """Enter ``room``: ``listener.to(room)`` now reaches this client."""
+        self.listener.join_room(self, room_name(room))
+
+    def leave(self, room: str) -> None:
+        """Leave ``room`` (nothing happens if this client is not in it)."""
+        self.listener.leave_room(self, room_name(room))
 
     def disconnect(self) -> None:
         """Send ``0:0:,`` and end the session."""

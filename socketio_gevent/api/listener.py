@@ -18,7 +18,7 @@ Example::
 """
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Iterable, Optional, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Set, Union
 
 from ..protocol.options import Options
 from ..protocol.origins import OriginPolicy
@@ -26,6 +26,7 @@ from ..protocol.outbox import Annotations, FrameCache, encode_item
 from .backends.base import Backend, Broadcast
 from .backends.memory import InProcessBackend
 from .clients import Client, SessionHandle
+from .rooms import RoomTarget, room_name as _room_name
 from .emitter import EventEmitter
 from .log import make_logger
 from .realms import Realm, RealmClient
@@ -66,6 +67,10 @@ class Listener(EventEmitter):
         #: Their sessions, by the same ids (what broadcasts write through).
         self._sessions: Dict[str, SessionHandle] = {}
         self._realms: Dict[str, Realm] = {}
+        #: Room name -> session ids of its members in this process.
+        self._rooms: Dict[str, Set[str]] = {}
+        #: Session id -> the rooms it joined (emptied when its session ends).
+        self._joined: Dict[str, Set[str]] = {}
         for option, event in _OPTION_EVENTS.items():
             fn = getattr(self.options, option)
             if fn is not None:
@@ -79,14 +84,34 @@ class Listener(EventEmitter):
         message: Any,
         except_: Union[str, Iterable[str], None] = None,
         annotations: Annotations = None,
+        room: Optional[str] = None,
     ) -> None:
-        """Send ``message`` to every client but those in ``except_`` (sids)."""
-        self.backend.publish(Broadcast(encode_item(message, annotations), _except_set(except_)))
+        """Send ``message`` to every client (or every member of ``room``) but
+        those in ``except_`` (session ids)."""
+        self.backend.publish(Broadcast(encode_item(message, annotations), _except_set(except_), room))
+
+    def to(self, room: str) -> RoomTarget:
+        """Address the members of ``room``, or the client whose session id it is:
+        ``listener.to("lobby").send("hi")``."""
+        return RoomTarget(self, _room_name(room))
 
     def _deliver_broadcast(self, broadcast: Broadcast) -> None:
         item = broadcast.item
         frames: FrameCache = {}
         excluded = broadcast.except_
+        room = broadcast.room
+        if room is not None:
+            members = self._rooms.get(room)
+            if members is None:  # a session id is the room of its own client
+                session = self._sessions.get(room)
+                if session is not None and room not in excluded:
+                    session.send(item, frames)
+                return
+            for sid in list(members):
+                session = self._sessions.get(sid)
+                if session is not None and sid not in excluded:
+                    session.send(item, frames)
+            return
         if not excluded:  # the common case: one test less per client
             for session in list(self._sessions.values()):
                 session.send(item, frames)
@@ -94,6 +119,42 @@ class Listener(EventEmitter):
         for sid, session in list(self._sessions.items()):
             if sid not in excluded:
                 session.send(item, frames)
+
+    # -- rooms -----------------------------------------------------------
+    @property
+    def rooms(self) -> Dict[str, FrozenSet[str]]:
+        """Every room with members in this process: name -> their session ids."""
+        return {name: frozenset(members) for name, members in self._rooms.items()}
+
+    def clients_in(self, room: str) -> List[Client]:
+        """The clients of this process in ``room``."""
+        return [self.clients[sid] for sid in sorted(self._rooms.get(room, ())) if sid in self.clients]
+
+    def rooms_of(self, sid: str) -> FrozenSet[str]:
+        """The rooms the client with this session id is in."""
+        return frozenset(self._joined.get(sid, ()))
+
+    def join_room(self, client: Client, room: str) -> None:
+        """Put ``client`` in ``room`` (what ``client.join`` calls)."""
+        sid = client.session_id
+        if self.clients.get(sid) is not client:
+            return  # a session that has ended joins nothing
+        self._rooms.setdefault(room, set()).add(sid)
+        self._joined.setdefault(sid, set()).add(room)
+
+    def leave_room(self, client: Client, room: str) -> None:
+        """Take ``client`` out of ``room`` (what ``client.leave`` calls)."""
+        sid = client.session_id
+        members = self._rooms.get(room)
+        if members is not None:
+            members.discard(sid)
+            if not members:
+                del self._rooms[room]
+        joined = self._joined.get(sid)
+        if joined is not None:
+            joined.discard(room)
+            if not joined:
+                del self._joined[sid]
 
     # -- realms ----------------------------------------------------------
     def realm(self, name: str) -> Realm:
@@ -122,6 +183,8 @@ class Listener(EventEmitter):
 
     def session_closed(self, client: Client, reason: str) -> None:
         if self.clients.get(client.session_id) is client:
+            for room in list(self._joined.get(client.session_id, ())):
+                self.leave_room(client, room)
             del self.clients[client.session_id]
             del self._sessions[client.session_id]
 

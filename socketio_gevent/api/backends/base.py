@@ -8,7 +8,7 @@ listener, in this process or another, in publish order per publisher.
 from __future__ import annotations
 
 import abc
-from typing import Callable, FrozenSet, NamedTuple
+from typing import Callable, FrozenSet, NamedTuple, Optional
 
 from ...protocol.outbox import Item
 
@@ -18,6 +18,10 @@ class Broadcast(NamedTuple):
     item: Item
     #: Session ids that must not receive it.
     except_: FrozenSet[str]
+    #: Only the members of this room (or the session with this id) receive it;
+    #: ``None``: every client. Each process delivers to its own members, so a
+    #: backend carries the name, never a member list.
+    room: Optional[str] = None
 
 
 Deliver = Callable[[Broadcast], None]
