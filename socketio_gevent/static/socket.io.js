@@ -44,6 +44,12 @@
     }
   }
 
+  function logError() {
+    if (typeof console !== 'undefined' && console.error) {
+      console.error.apply(console, ['socket.io:'].concat([].slice.call(arguments)));
+    }
+  }
+
   // ======================================================== 1. frames (§1)
   // A frame's length counts UTF-16 code units, which is exactly what
   // String.length counts, so slicing by it needs no conversion here.
@@ -370,9 +376,11 @@
     return this;
   };
   Emitter.prototype.removeListener = Emitter.prototype.off;
+  // Fires one of the client's own events (connect, message, ...): not
+  // `emit`, which on a Socket or Realm sends a named event (§8).
   // A throwing handler must not stop the others, nor the frames after it:
   // its error is rethrown on its own turn, where the page sees it.
-  Emitter.prototype.emit = function (name) {
+  Emitter.prototype._fire = function (name) {
     var list = this._handlers && this._handlers[name];
     if (!list) return;
     var args = [].slice.call(arguments, 1);
@@ -782,6 +790,10 @@
     this._outbox = [];         // frames (and raw binaries) not yet handed to the wire
     this._busy = false;        // an HTTP send is in flight: one at a time, in order
     this._realms = {};
+    this._callbacks = {};      // id -> the callback of an emit waiting for its answer
+    this._callbackCount = 0;
+    this._lastCallback = 0;    // ids are 1, 2, 3 ... for the life of this object
+    this._oldestCallback = 1;  // no pending id is smaller
     this._timer = null;        // next step: connect timeout, backoff, resume attempt
     this._deadline = null;     // resumeTimeout
     this._resetLedgers();
@@ -793,6 +805,7 @@
 
   Socket.prototype.connect = function () {
     if (this._state !== 'idle' && this._state !== 'closed') return this;
+    if (this._state === 'closed') this._dropCallbacks();   // a new session: no answer can come
     var names = this.options.transports, candidates = [];
     for (var i = 0; i < names.length; i++) {
       var T = io.transports[names[i]];
@@ -825,7 +838,16 @@
     this._restore = false;
     this._watchPage(false);
     this._leave(false);
-    if (was) this.emit('disconnect');
+    if (was) this._fire('disconnect');
+    return this;
+  };
+
+  // A named event (§8): emit(name, args..., [callback]). The arguments go
+  // as a JSON array under `e:<name>` and `j`; a last argument that is a
+  // function is called with the receiver's answer (`c:<id>`, answered by
+  // `ca:<id>`). The client's own events cannot be emitted.
+  Socket.prototype.emit = function (name) {
+    this._emit(name, [].slice.call(arguments, 1), null);
     return this;
   };
 
@@ -833,6 +855,70 @@
     name = String(name);
     return hasOwn.call(this._realms, name) ? this._realms[name]
       : (this._realms[name] = new Realm(this, name));
+  };
+
+  // The events the client fires itself, with the call that does that job.
+  var BUILT_IN = {
+    connect: 'use socket.connect()',
+    connecting: 'use socket.connect()',
+    message: 'use socket.send(message)',
+    disconnect: 'use socket.disconnect()',
+    reconnect: 'the client fires it when it opens a new session',
+    error: 'the client fires it',
+    connect_failed: 'the client fires it'
+  };
+  var MAX_CALLBACKS = 1000;
+
+  function isBuiltIn(name) {
+    return hasOwn.call(BUILT_IN, name);
+  }
+
+  Socket.prototype._emit = function (name, args, realm) {
+    if (typeof name !== 'string' || !name || name.indexOf('\n') >= 0) {
+      throw new TypeError('an event name must be a non-empty string without a newline');
+    }
+    if (isBuiltIn(name)) throw new Error("'" + name + "' is a built-in event: " + BUILT_IN[name]);
+    var annotations = { e: name }, callback = null;
+    if (args.length && typeof args[args.length - 1] === 'function') callback = args.pop();
+    for (var i = 0; i < args.length; i++) {
+      if (isBinary(args[i])) throw new TypeError('an event argument cannot be binary: use send()');
+    }
+    var text = JSON.stringify(args);   // throws (a cycle) before anything is kept
+    if (callback) annotations.c = this._keepCallback(callback);
+    if (realm !== null) annotations.r = realm;
+    annotations.j = null;
+    this._outbox.push(encodeFrame('1', encodeBody(text, annotations)));
+    this._flush();
+  };
+
+  Socket.prototype._keepCallback = function (fn) {
+    var id = ++this._lastCallback, callbacks = this._callbacks;
+    if (this._callbackCount >= MAX_CALLBACKS) {
+      while (!hasOwn.call(callbacks, this._oldestCallback)) this._oldestCallback++;
+      delete callbacks[this._oldestCallback];
+      this._callbackCount--;
+      warn('more than ' + MAX_CALLBACKS + ' emit callbacks wait for an answer: the oldest (' +
+           this._oldestCallback + ') is dropped');
+    }
+    callbacks[id] = fn;
+    this._callbackCount++;
+    return String(id);
+  };
+
+  // A new session: the answers to what the old one carried can never come.
+  // The emits still in the outbox go in the new session; their callbacks stay.
+  Socket.prototype._dropCallbacks = function () {
+    var keep = {}, count = 0, match;
+    for (var i = 0; i < this._outbox.length; i++) {
+      var item = this._outbox[i];
+      match = typeof item === 'string' && /^1:[0-9]+:e:[^\n]*\nc:([0-9]+)\n/.exec(item);
+      if (match && hasOwn.call(this._callbacks, match[1])) {
+        keep[match[1]] = this._callbacks[match[1]];
+        count++;
+      }
+    }
+    this._callbacks = keep;
+    this._callbackCount = count;
   };
 
   function hasKeys(object) {
@@ -850,6 +936,11 @@
     var all = { r: this.name };
     for (var key in annotations) if (hasOwn.call(annotations, key) && key !== 'r') all[key] = annotations[key];
     this.socket.send(message, all);
+    return this;
+  };
+  // realm.emit(name, args..., [callback]): a named event annotated r:<name>.
+  Realm.prototype.emit = function (name) {
+    this.socket._emit(name, [].slice.call(arguments, 1), this.name);
     return this;
   };
 
@@ -928,8 +1019,8 @@
     this._state = 'open';
     var renewed = this._renewing;
     this._renewing = false;
-    this.emit('connect');
-    if (renewed) this.emit('reconnect', this._lostInfo || { unacknowledged: 0, received: 0 });
+    this._fire('connect');
+    if (renewed) this._fire('reconnect', this._lostInfo || { unacknowledged: 0, received: 0 });
     this._flush();
   };
 
@@ -959,7 +1050,7 @@
         this._restore = false;
         this._watchPage(false);
         this._leave(true);
-        this.emit('disconnect');
+        this._fire('disconnect');
       } else if (frame.type === '1' && this._live()) {
         if (this.acks && !this._accept()) continue;   // a duplicate
         var body;
@@ -1047,11 +1138,74 @@
   };
 
   Socket.prototype._deliver = function (message, annotations) {
-    this.emit('message', message, annotations);
+    if (isArray(message) && this._event(message, annotations)) return;
+    this._fire('message', message, annotations);
     var realm = annotations.r;
     if (realm != null && hasOwn.call(this._realms, realm)) {
-      this._realms[realm].emit('message', message, annotations);
+      this._realms[realm]._fire('message', message, annotations);
     }
+  };
+
+  function isArray(value) {
+    return Object.prototype.toString.call(value) === '[object Array]';
+  }
+
+  // A named event or the answer to one of ours (§8): true when handled. An
+  // event whose name is built-in is an ordinary message, never fired as one.
+  Socket.prototype._event = function (args, annotations) {
+    var name = annotations.e;
+    if (typeof name === 'string' && name) {
+      if (isBuiltIn(name)) return false;
+      var realm = annotations.r, target = this;
+      if (realm != null) target = hasOwn.call(this._realms, realm) ? this._realms[realm] : null;
+      var handlers = target && target._handlers && target._handlers[name];
+      this._handle(target, handlers ? handlers.slice() : [], args, annotations.c);
+      return true;
+    }
+    var id = annotations.ca;
+    if (typeof id !== 'string' || !id || name !== undefined) return false;
+    if (hasOwn.call(this._callbacks, id)) {
+      var fn = this._callbacks[id];
+      delete this._callbacks[id];
+      this._callbackCount--;
+      try { fn.apply(null, args); } catch (error) {
+        setTimeout(function () { throw error; }, 0);   // as a throwing event handler
+      }
+    }
+    return true;   // an unknown id is ignored
+  };
+
+  // Every handler runs; the first value one returns (not undefined) is the
+  // answer, [value], or [] when none does: a caller's callback always hears
+  // back. A promise answers once it settles. Errors go to console.error.
+  Socket.prototype._handle = function (target, handlers, args, id) {
+    var answer, answered = false;
+    for (var i = 0; i < handlers.length; i++) {
+      try {
+        var value = handlers[i].apply(target, args);
+        if (!answered && value !== undefined) { answer = value; answered = true; }
+      } catch (error) {
+        logError('event handler failed:', error);
+      }
+    }
+    if (id == null) return;
+    var self = this;
+    if (answered && answer !== null && typeof answer === 'object' && typeof answer.then === 'function') {
+      answer.then(function (value) { self._answer(id, value === undefined ? [] : [value]); },
+                  function (error) { logError('event handler failed:', error); self._answer(id, []); });
+    } else {
+      this._answer(id, answered ? [answer] : []);
+    }
+  };
+
+  Socket.prototype._answer = function (id, results) {
+    var text;
+    try { text = JSON.stringify(results); } catch (error) {
+      logError('event answer cannot be sent as JSON:', error);
+      text = '[]';
+    }
+    this._outbox.push(encodeFrame('1', encodeBody(text, { ca: id, j: null })));
+    this._flush();
   };
 
   // Heartbeats (§5) go back unchanged on the path they came by: a WebSocket
@@ -1210,6 +1364,7 @@
     // what the old session may have lost: ours never acknowledged, theirs we had
     this._lostInfo = { unacknowledged: this._sent.items.length, received: this._got.count };
     this._resetLedgers();
+    this._dropCallbacks();
     this.sessionid = null;
     this.connected = false;
     this._renewing = true;
@@ -1287,7 +1442,7 @@
         var was = self.connected;
         self._restore = true;   // keeps these listeners for pageshow
         self._leave(false, true);
-        if (was) self.emit('disconnect');
+        if (was) self._fire('disconnect');
       };
       this._onPageShow = function (event) {
         if (event.persisted && self._restore) { self._restore = false; self.connect(); }
