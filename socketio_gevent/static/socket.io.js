@@ -528,6 +528,20 @@
     if (node && node.parentNode) node.parentNode.removeChild(node);
   }
 
+  function pageLoading() {
+    return typeof document !== 'undefined' && typeof document.readyState === 'string' &&
+      document.readyState !== 'complete' && typeof root.addEventListener === 'function';
+  }
+
+  // Runs fn on the turn after the window's load event.
+  function afterPageLoad(fn) {
+    function loaded() {
+      root.removeEventListener('load', loaded, false);
+      setTimeout(fn, 0);
+    }
+    root.addEventListener('load', loaded, false);
+  }
+
   function pageRoot() {
     return document.body || document.documentElement;
   }
@@ -542,6 +556,7 @@
   // silence past two heartbeat intervals means the stream is dead.
   defineTransport('htmlfile', {
     blind: true,
+    afterLoad: true,   // see Socket._open
     // The iframe's scripts reach `parent` only when it shares our origin.
     check: function (socket) { return typeof document !== 'undefined' && !socket._crossOrigin(); },
     open: function () {
@@ -593,6 +608,7 @@
       var frame = this.frame, name = this.callback;
       if (frame) frame.onload = null;
       // Deferred: close() may run inside a script of that very iframe.
+      if (!name) return;   // never opened
       setTimeout(function () {
         removeNode(frame);
         try { delete root[name]; } catch (e) { root[name] = undefined; }
@@ -681,6 +697,7 @@
   // string (form submission would turn raw line breaks into CRLF).
   defineTransport('jsonp-polling', {
     blind: true,
+    afterLoad: true,
     polls: true,
     check: function () { return typeof document !== 'undefined'; },
     open: function () {
@@ -992,20 +1009,37 @@
       return;
     }
     var name = this._candidates[(this._start + this._tried++) % n];
-    var t = this._open(name, '');
-    this._timer = setTimeout(function () {   // no 3: frame in time: next transport
-      if (self._transport === t && self._state === 'opening') self._lost(t, false);
-    }, this.options.connectTimeout);
+    // connectTimeout counts from the open itself, which may wait for the page's load
+    this._open(name, '', function (t) {
+      self._timer = setTimeout(function () {   // no 3: frame in time: next transport
+        if (self._transport === t && self._state === 'opening') self._lost(t, false);
+      }, self.options.connectTimeout);
+    });
   };
 
-  Socket.prototype._open = function (name, sid) {
-    var self = this, t = new io.transports[name](this, sid);
+  // A transport that loads into the page (an iframe, <script> polls) opens
+  // only after the page's load event, as the 2010 client did: opened
+  // earlier it would hold that event back, and the browser would show the
+  // page loading for as long as the stream or the poll lasts.
+  Socket.prototype._open = function (name, sid, opened) {
+    var self = this, t = new io.transports[name](this, sid), ready = t.ready;
     this._transport = t;
     this._fresh = true;
     this._got.expect = 0;
-    try { t.open(); } catch (error) {
-      warn(name + ' failed to open:', error.message);
-      setTimeout(function () { self._lost(t, false); }, 0);
+    function start() {
+      if (self._transport !== t || t.closed) return;   // given up meanwhile
+      t.ready = ready;
+      try { t.open(); } catch (error) {
+        warn(name + ' failed to open:', error.message);
+        setTimeout(function () { self._lost(t, false); }, 0);
+      }
+      if (opened && self._transport === t) opened(t);
+    }
+    if (t.afterLoad && pageLoading()) {
+      t.ready = false;   // nothing goes out through it before it opens
+      afterPageLoad(start);
+    } else {
+      start();
     }
     return t;
   };
