@@ -874,15 +874,22 @@
       : (this._realms[name] = new Realm(this, name));
   };
 
-  // The events the client fires itself, with the call that does that job.
+  // Names that belong to the libraries, with the call that does that job:
+  // the events this client fires (and those of the 2010 client), and the
+  // server's own, which it never takes for an event either.
   var BUILT_IN = {
     connect: 'use socket.connect()',
     connecting: 'use socket.connect()',
     message: 'use socket.send(message)',
     disconnect: 'use socket.disconnect()',
     reconnect: 'the client fires it when it opens a new session',
-    error: 'the client fires it',
-    connect_failed: 'the client fires it'
+    error: 'it is reserved for the libraries',
+    connect_failed: 'the client fires it',
+    connection: 'the server fires it',
+    clientConnect: 'the server fires it',
+    clientMessage: 'use socket.send(message)',
+    clientDisconnect: 'use socket.disconnect()',
+    close: 'the server fires it'
   };
   var MAX_CALLBACKS = 1000;
 
@@ -1172,7 +1179,7 @@
   };
 
   Socket.prototype._deliver = function (message, annotations) {
-    if (isArray(message) && this._event(message, annotations)) return;
+    if (this._event(message, annotations)) return;
     this._fire('message', message, annotations);
     var realm = annotations.r;
     if (realm != null && hasOwn.call(this._realms, realm)) {
@@ -1184,20 +1191,27 @@
     return Object.prototype.toString.call(value) === '[object Array]';
   }
 
+  // A callback id: 1 to 12 decimal digits, written without leading zeros.
+  function callbackId(value) {
+    return typeof value === 'string' && /^[0-9]{1,12}$/.test(value) && +value > 0 ? String(+value) : null;
+  }
+
   // A named event or the answer to one of ours (§8): true when handled. An
   // event whose name is built-in is an ordinary message, never fired as one.
-  Socket.prototype._event = function (args, annotations) {
-    var name = annotations.e;
+  // As the server reads them: the arguments are the JSON array under `j`; any
+  // other body is the one argument; an answer needs a decimal id.
+  Socket.prototype._event = function (message, annotations) {
+    var name = annotations.e, args = isArray(message) ? message : [message];
     if (typeof name === 'string' && name) {
       if (isBuiltIn(name)) return false;
       var realm = annotations.r, target = this;
       if (realm != null) target = hasOwn.call(this._realms, realm) ? this._realms[realm] : null;
       var handlers = target && target._handlers && target._handlers[name];
-      this._handle(target, handlers ? handlers.slice() : [], args, annotations.c);
+      this._handle(target, handlers ? handlers.slice() : [], args, callbackId(annotations.c));
       return true;
     }
-    var id = annotations.ca;
-    if (typeof id !== 'string' || !id || name !== undefined) return false;
+    var id = callbackId(annotations.ca);
+    if (id === null) return false;
     if (hasOwn.call(this._callbacks, id)) {
       var fn = this._callbacks[id];
       delete this._callbacks[id];

@@ -115,14 +115,33 @@ test('plain send and message are unchanged, byte for byte', () => {
   socket.send({ e: 'not an event' });
   socket.send([1, 2], { k: 'v' });
   assert.deepEqual(t.sent, ['1:2::x,', '1:23:j\n:{"e":"not an event"},', '1:12:k:v\nj\n:[1,2],']);
-  // e without j, e with no value, an empty e, e over a non-array: messages
-  receive(t, frame('e:chat\n:["hi"]') + frame('e\nj\n:[1]') + frame('e:\nj\n:[1]') + frame('e:chat\nj\n:{"a":1}'));
+  // e with no value, an empty e: messages
+  receive(t, frame('e\nj\n:[1]') + frame('e:\nj\n:[1]'));
   assert.deepEqual(events.slice(1), [
-    ['message', '["hi"]', { e: 'chat' }],
     ['message', [1], { e: null }],
     ['message', [1], { e: '' }],
-    ['message', { a: 1 }, { e: 'chat' }],
   ]);
+});
+
+test('as the server reads them: a body that is not a JSON array is the one argument', () => {
+  const { socket, t, events } = connected('e4b');
+  const got = [];
+  socket.on('chat', (...args) => got.push(args));
+  receive(t, frame('e:chat\n:["hi"]') + frame('e:chat\nj\n:{"a":1}'));
+  assert.deepEqual(got, [['["hi"]'], [{ a: 1 }]]);
+  assert.deepEqual(events, ['connect']);
+});
+
+test('callback ids are decimal: another c is not answered, another ca is a message', () => {
+  const { socket, t, events } = connected('e4c');
+  const called = [];
+  socket.on('q', () => 1);
+  receive(t, frame('e:q\nc:x\nj\n:[]') + frame('e:q\nc:\nj\n:[]') + frame('e:q\nc:007\nj\n:[]'));
+  assert.deepEqual(t.sent, ['1:11:ca:7\nj\n:[1],']);
+  socket.emit('a', (...args) => called.push(args));
+  receive(t, frame('ca:one\nj\n:[1]') + frame('ca:0\nj\n:[2]') + frame('ca:01\n:text'));
+  assert.deepEqual(events.slice(1), [['message', [1], { ca: 'one' }], ['message', [2], { ca: '0' }]]);
+  assert.deepEqual(called, [['text']]);
 });
 
 test('a received event reaches its handlers with its arguments, not the message handlers', () => {
@@ -228,7 +247,8 @@ test('a callback that throws does not stop the frames after it; its error is ret
 
 test('built-in names cannot be emitted; the error names the right call', () => {
   const { socket, t } = connected('e13');
-  const builtIn = ['connect', 'connecting', 'message', 'disconnect', 'reconnect', 'error', 'connect_failed'];
+  const builtIn = ['connect', 'connecting', 'message', 'disconnect', 'reconnect', 'error', 'connect_failed',
+    'connection', 'clientConnect', 'clientMessage', 'clientDisconnect', 'close'];
   for (const name of builtIn) {
     assert.throws(() => socket.emit(name, 1), new RegExp("'" + name + "' is a built-in event"));
     assert.throws(() => socket.realm('r').emit(name), /is a built-in event/);
