@@ -8,7 +8,11 @@ gevent server in the same process, so the tests start this script instead:
 It prints "listening on 127.0.0.1:PORT". Behaviour: every client gets
 "welcome"; a message is echoed with its annotations; {"cmd": "broadcast",
 "msg": m} broadcasts m to the others; realm "chat" echoes "chat:<m>" in the
-realm. /control/* lets a test look inside and act on the server.
+realm. Named events (§8): "add" answers a + b, "note" is recorded, "echo"
+answers its arguments. /control/* lets a test look inside and act on the
+server (/control/emit sends an event to a page and records its answer).
+/inline.html?transport=T is a page that connects from an inline script,
+before its load event.
 """
 from __future__ import annotations
 
@@ -26,7 +30,8 @@ import socketio_gevent  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "example")
-events = {"connect": [], "disconnect": [], "messages": []}
+events = {"connect": [], "disconnect": [], "messages": [], "named": []}
+answers: dict = {}         # /control/emit's key -> the page's answer, as the callback's arguments
 numbered: dict = {}        # chaos mode: client id -> the numbers it sent, as they came
 chaos_clients: dict = {}   # client id -> its current session
 proxy = None
@@ -37,6 +42,31 @@ server: WSGIServer
 def page(environ, start_response):
     body = b"""<!doctype html><html><head><meta charset="utf-8"><title>test</title>
 <script src="/socket.io/socket.io.js"></script></head><body>test page</body></html>"""
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+INLINE = """<!doctype html><html><head><meta charset="utf-8"><title>inline</title>
+<script src="/socket.io/socket.io.js"></script></head><body>
+<p>A page that connects while it loads.</p>
+<script>
+window.log = [];
+window.stateAtConnect = document.readyState;
+window.loadedAt = null;
+window.addEventListener('load', function () { loadedAt = Date.now(); });
+var sock = window.sock = new io.Socket('127.0.0.1',
+  {port: Number(location.port), transports: [%(transport)s], connectTimeout: 4000});
+sock.on('connect', function () { log.push(['connect', sock.transport, document.readyState]); });
+sock.on('message', function (m) { log.push(['message', m]); });
+sock.connect();
+</script>
+<p>The end of the body.</p>
+</body></html>"""
+
+
+def inline_page(environ, start_response):
+    query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    body = (INLINE % {"transport": json.dumps(query.get("transport", "htmlfile"))}).encode()
     start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))])
     return [body]
 
@@ -72,6 +102,22 @@ def control(environ, start_response):
             if client is not None:
                 client.send(query.get("prefix", "m") + str(i))
         result = client is not None
+    elif path == "/control/emit":
+        client = listener.clients.get(query["sid"])
+        args = json.loads(query.get("args", "[]"))
+        key = query.get("key")
+        if client is not None:
+            if key:
+                answers.pop(key, None)
+                client.emit(query["name"], *args, callback=lambda *got: answers.__setitem__(key, list(got)))
+            else:
+                client.emit(query["name"], *args)
+        result = client is not None
+    elif path == "/control/emit_all":
+        listener.emit(query["name"], *json.loads(query.get("args", "[]")))
+        result = True
+    elif path == "/control/answers":
+        result = answers
     else:
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"no such control\n"]
@@ -84,6 +130,8 @@ def app(environ, start_response):
     path = environ["PATH_INFO"]
     if path.startswith("/control/"):
         return control(environ, start_response)
+    if path == "/inline.html":
+        return inline_page(environ, start_response)
     return page(environ, start_response)
 
 
@@ -157,6 +205,14 @@ def attach_test_behaviour(listener: socketio_gevent.Listener) -> None:
         @client.on("disconnect")
         def gone():
             events["disconnect"].append(client.session_id)
+
+    # Named events (§8): the handler's return value answers the page's callback.
+    listener.on("add", lambda client, a, b: a + b)
+    listener.on("echo", lambda client, *args: list(args))
+
+    @listener.on("note")
+    def note(client, *args):
+        events["named"].append({"sid": client.session_id, "name": "note", "args": list(args)})
 
     chat = listener.realm("chat")
 
