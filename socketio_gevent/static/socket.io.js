@@ -10,6 +10,8 @@
  *     socket.on('message', function (message, annotations) { ... });
  *     socket.connect();
  *     socket.send({hello: 'world'});
+ *     socket.on('chat', function (text) { ... return 'an answer'; });   // named events
+ *     socket.emit('add', 1, 2, function (sum) { ... });                 // with a callback
  *
  * Layout: 1. frames (§1)  2. message bodies (§2)  3. multipart parts (§4.6)
  * 4. pure helpers (outbox packing, backoff)  5. events  6. transports (§4)
