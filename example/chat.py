@@ -1,9 +1,9 @@
-"""A chat room: a Flask app with socketio_gevent beside it, in one process.
+"""A chat with rooms: a Flask app with socketio_gevent beside it, in one process.
 
 Run it with ``./run-example`` (or ``python example/chat.py``) and open
-http://127.0.0.1:8080. Every message is JSON: ``{"nick": name}`` to choose a
-nickname, ``{"say": text}`` to speak. The server answers with ``welcome``,
-``said``, ``joined``, ``left`` and ``online`` events, so any client (the
+http://127.0.0.1:8080. Flask serves the page; what the chat does (nicknames,
+rooms, history, the JSON messages it speaks) is in ``chat_logic.py``, which
+the Django example (``django_chat/``) uses as well, so any client (the
 browser page, ``socketio_gevent.client.SocketClient``) can take part.
 """
 from __future__ import annotations
@@ -11,52 +11,27 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from typing import Dict
+import sys
 
-from flask import Flask, send_from_directory
+from flask import Flask, send_file
 from gevent.pywsgi import WSGIServer
 
 import socketio_gevent
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:  # also when imported as example.chat
+    sys.path.insert(0, HERE)
+
+from chat_logic import PAGE, attach_chat  # noqa: E402
+
+__all__ = ["app", "attach_chat", "main"]
+
 app = Flask(__name__, static_folder=None)
 
 
 @app.route("/")
 def index():
-    return send_from_directory(os.path.join(HERE, "static"), "chat.html")
-
-
-def attach_chat(listener: "socketio_gevent.Listener") -> None:
-    """Wire the chat room's behaviour onto a listener (also used by the Django example)."""
-    nicks: Dict[str, str] = {}
-
-    def online() -> list:
-        return sorted(nicks.values())
-
-    @listener.on("connection")
-    def connected(client):
-        nicks[client.session_id] = "guest-" + client.session_id[:4]
-        client.send({"event": "welcome", "nick": nicks[client.session_id],
-                     "transport": client.transport, "online": online()})
-        client.broadcast({"event": "joined", "nick": nicks[client.session_id], "online": online()})
-
-        @client.on("message")
-        def message(msg, annotations):
-            if not isinstance(msg, dict):
-                return
-            if isinstance(msg.get("nick"), str) and msg["nick"].strip():
-                old, nicks[client.session_id] = nicks[client.session_id], msg["nick"].strip()[:32]
-                listener.broadcast({"event": "renamed", "old": old,
-                                    "nick": nicks[client.session_id], "online": online()})
-            elif isinstance(msg.get("say"), str) and msg["say"].strip():
-                listener.broadcast({"event": "said", "nick": nicks[client.session_id],
-                                    "text": msg["say"][:2000], "transport": client.transport})
-
-        @client.on("disconnect")
-        def gone():
-            nick = nicks.pop(client.session_id, "?")
-            listener.broadcast({"event": "left", "nick": nick, "online": online()})
+    return send_file(PAGE, mimetype="text/html", max_age=0)
 
 
 def main() -> None:

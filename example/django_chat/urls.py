@@ -8,7 +8,9 @@ PAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 
 
 def index(request):
-    return FileResponse(open(PAGE, "rb"), content_type="text/html; charset=utf-8")
+    response = FileResponse(open(PAGE, "rb"), content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 urlpatterns = [path("", index)]
