@@ -180,7 +180,7 @@ def test_each_variant_serves_the_page_the_client_script_and_the_chat(variant):
         http = HTTPConnection("127.0.0.1", port, timeout=10)
         page = http.request("GET", "/")
         assert page.status == 200 and b"socketio_gevent chat" in page.body
-        assert b"/socket.io/socket.io.js" in page.body
+        assert b'rel="icon"' in page.body and b"/socket.io/socket.io.js" in page.body
         script = HTTPConnection("127.0.0.1", port, timeout=10).request("GET", "/socket.io/socket.io.js")
         assert script.status == 200 and b"io.Socket = Socket" in script.body
         alice = Chatter("http://127.0.0.1:%d" % port, transport="websocket")
