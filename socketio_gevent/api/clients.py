@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Optional, Protocol
 
+from ..protocol.events import Answer, Callbacks, check_name, encode_event
 from ..protocol.outbox import Annotations, FrameCache, Item, encode_item
-from .emitter import EventEmitter
+from .emitter import EventEmitter, Handler
 from .rooms import room_name
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,10 +57,25 @@ class SessionHandle(Protocol):
         """End the session without telling the client."""
 
 
+#: Events a Client never fires, with what to use instead.
+_NOT_ON_CLIENT = {
+    "connect": "a Client is connected when you get it: use listener.on('connection', fn(client))",
+    "connection": "a Client is connected when you get it: use listener.on('connection', fn(client))",
+    "clientConnect": "use listener.on('clientConnect', fn(client))",
+    "clientMessage": "use client.on('message', fn(message, annotations))",
+    "clientDisconnect": "use client.on('disconnect', fn())",
+    "close": "use listener.on('close', fn())",
+    "reconnect": "reconnect is fired by the clients' libraries, not on the server",
+    "error": "handler errors go to the listener's log",
+}
+
+
 class Client(EventEmitter):
     """One session as the application sees it.
 
-    Events: ``message`` (message, annotations) and ``disconnect``.
+    Events: ``message`` (message, annotations), ``disconnect`` (), and named
+    events (``on("chat", fn(*args))``; ``fn``'s result answers the sender's
+    callback, docs/protocol.rst §10).
     """
 
     def __init__(self, listener: "Listener", session: SessionHandle, environ: Dict[str, Any]) -> None:
@@ -69,6 +85,14 @@ class Client(EventEmitter):
         self.session_id: str = session.sid
         #: The WSGI environ of the request that opened the session.
         self.environ = environ
+        #: Callbacks of our emits waiting for answers (made on the first one).
+        self._callbacks: Optional[Callbacks] = None
+
+    def add_listener(self, event: str, fn: Handler) -> None:
+        """As on any emitter, but a name this class never fires is an error, not silence."""
+        if event in _NOT_ON_CLIENT:
+            raise ValueError("a Client has no %r event: %s" % (event, _NOT_ON_CLIENT[event]))
+        super().add_listener(event, fn)
 
     @property
     def connected(self) -> bool:
@@ -100,6 +124,41 @@ class Client(EventEmitter):
     def send(self, message: Any, annotations: Annotations = None) -> None:
         """Queue ``message`` (str, bytes or a JSON-able value) for this client."""
         self.session.send(encode_item(message, annotations))
+
+    def emit(self, event: str, *args: Any, callback: Optional[Handler] = None) -> None:
+        """Send the named event ``event`` with ``args`` (JSON-able) to this client.
+
+        ``callback`` is called with the client's answer (its handler's result),
+        once; never if the session ends first.
+        """
+        self.emit_with(event, args, callback, None)
+
+    def emit_with(self, event: str, args: Any, callback: Optional[Handler], annotations: Annotations) -> None:
+        """:meth:`emit` with annotations (what a realm adds)."""
+        check_name(event)
+        number = None
+        if callback is not None:
+            if self._callbacks is None:
+                self._callbacks = Callbacks()
+            number, dropped = self._callbacks.add(callback)
+            if dropped is not None:
+                self.log.warning("client %s: over %d callbacks wait for answers; the oldest is dropped",
+                                 self.session_id, self._callbacks.limit)
+        self.session.send(encode_event(event, args, number, annotations))
+
+    def answered(self, answer: Answer) -> None:
+        """The client answered one of our events: call its callback (once)."""
+        fn = self._callbacks.pop(answer.callback) if self._callbacks is not None else None
+        if fn is None:
+            return  # unknown or already answered: nothing to call
+        try:
+            fn(*answer.args)
+        except Exception:  # user code
+            self.log.exception("callback for answer %d raised", answer.callback)
+
+    def forget_callbacks(self) -> None:
+        """The session ended: no answer can come (and nothing is kept)."""
+        self._callbacks = None
 
     def broadcast(self, message: Any, annotations: Annotations = None, room: Optional[str] = None) -> None:
         """Send to every client (or every member of ``room``) but this one."""

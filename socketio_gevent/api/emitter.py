@@ -1,5 +1,8 @@
 """A small event emitter shared by Listener, Client, Realm and the Python client.
 
+Its dispatch is ``fire``: on those classes ``emit`` sends a named event to
+the other side (docs/protocol.rst §10), as Flask-SocketIO users expect.
+
 Why our own: handlers are user code, and a handler that raises must be
 logged (to the ``log`` the application configured) and must not break the
 transport that delivered the event, nor the other handlers of the same
@@ -43,13 +46,23 @@ class EventEmitter:
     def has_listeners(self, event: str) -> bool:
         return bool(self._handlers.get(event))
 
-    def emit(self, event: str, *args: Any) -> None:
+    def fire(self, event: str, *args: Any) -> Any:
+        """Run ``event``'s handlers in order; the first result that is not
+        ``None`` (what answers a named event's callback), else ``None``.
+
+        (``emit`` is the sending call of the classes built on this one.)
+        """
         handlers = self._handlers.get(event)
         if not handlers:
-            return
+            return None
+        result = None
         # a copy, so a handler may remove itself; one handler needs none
         for fn in (handlers[0],) if len(handlers) == 1 else list(handlers):
             try:
-                fn(*args)
+                value = fn(*args)
             except Exception:  # user code: log it, keep the transport alive
                 self.log.exception("handler for %r raised", event)
+                continue
+            if result is None:
+                result = value
+        return result

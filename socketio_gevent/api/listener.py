@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Set, Union
 
+from ..protocol.events import Event, encode_answer, encode_event, read_answer, read_event
 from ..protocol.options import Options
 from ..protocol.origins import OriginPolicy
 from ..protocol.outbox import Annotations, FrameCache, encode_item
@@ -27,7 +28,7 @@ from .backends.base import Backend, Broadcast
 from .backends.memory import InProcessBackend
 from .clients import Client, SessionHandle
 from .rooms import RoomTarget, room_name as _room_name
-from .emitter import EventEmitter
+from .emitter import EventEmitter, Handler
 from .log import make_logger
 from .realms import Realm, RealmClient
 
@@ -37,6 +38,15 @@ _OPTION_EVENTS = {
     "on_client_connect": "clientConnect",
     "on_client_message": "clientMessage",
     "on_client_disconnect": "clientDisconnect",
+}
+
+
+#: Flask-SocketIO's names for the listener's events, and ours.
+_ALIASES = {"connect": "connection", "disconnect": "clientDisconnect"}
+#: Events of the clients' libraries that a listener never fires.
+_NOT_ON_LISTENER = {
+    "reconnect": "reconnect is fired by the clients' libraries when they open a new session",
+    "error": "handler errors go to the listener's log",
 }
 
 
@@ -51,9 +61,12 @@ def _except_set(except_: Union[str, Iterable[str], None]) -> FrozenSet[str]:
 class Listener(EventEmitter):
     """The clients of one server, and the application's events.
 
-    Events: ``connection`` and ``clientConnect`` (client), ``clientMessage``
-    (message, client), ``clientDisconnect`` (client), and ``close`` (no
-    arguments) when :meth:`close` runs.
+    Events: ``connection`` (alias ``connect``) and ``clientConnect``
+    (client), ``message`` (client, message, annotations), ``clientMessage``
+    (message, client), ``clientDisconnect`` (alias ``disconnect``)
+    (client), ``close`` () when :meth:`close` runs; and named events: any
+    other name, ``fn(client, *args)``, whose result answers the sender's
+    callback (docs/protocol.rst §10).
     """
 
     def __init__(self, server: Any = None, backend: Optional[Backend] = None, **options: Any) -> None:
@@ -78,7 +91,42 @@ class Listener(EventEmitter):
         self.backend = backend if backend is not None else InProcessBackend()
         self.backend.attach(self._deliver_broadcast)
 
+    def add_listener(self, event: str, fn: Handler) -> None:
+        """As on any emitter, with Flask-SocketIO's ``connect``/``disconnect``
+        understood, and client-only events refused with the right name."""
+        if event in _NOT_ON_LISTENER:
+            raise ValueError("a Listener has no %r event: %s" % (event, _NOT_ON_LISTENER[event]))
+        super().add_listener(_ALIASES.get(event, event), fn)
+
+    def remove_listener(self, event: str, fn: Handler) -> None:
+        super().remove_listener(_ALIASES.get(event, event), fn)
+
     # -- sending ---------------------------------------------------------
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        to: Optional[str] = None,
+        except_: Union[str, Iterable[str], None] = None,
+        callback: Optional[Handler] = None,
+    ) -> None:
+        """Send the named event to every client, or to the members of room
+        ``to`` (or the client whose session id it is), but ``except_``.
+
+        A ``callback`` needs one recipient: ``to`` must be the session id of
+        a client of this process (or use ``client.emit``).
+        """
+        if callback is not None:
+            client = self.clients.get(to) if to is not None else None
+            if client is None:
+                raise ValueError("a callback needs one recipient: pass to=<session id> of a connected "
+                                 "client, or call client.emit(..., callback=fn)")
+            if client.session_id not in _except_set(except_):
+                client.emit(event, *args, callback=callback)
+            return
+        self.backend.publish(Broadcast(encode_event(event, args), _except_set(except_),
+                                       None if to is None else _room_name(to)))
+
     def broadcast(
         self,
         message: Any,
@@ -170,16 +218,47 @@ class Listener(EventEmitter):
         client = Client(self, session, environ)
         self.clients[client.session_id] = client
         self._sessions[client.session_id] = session
-        self.emit("connection", client)
-        self.emit("clientConnect", client)
+        self.fire("connection", client)
+        self.fire("clientConnect", client)
         for realm in list(self._realms.values()):
             if realm.has_listeners("connection"):
-                realm.emit("connection", RealmClient(realm, client))
+                realm.fire("connection", RealmClient(realm, client))
         return client
 
     def session_message(self, client: Client, message: Any, annotations: Dict[str, Optional[str]]) -> None:
-        client.emit("message", message, annotations)
-        self.emit("clientMessage", message, client)
+        if annotations:  # events and answers are annotated messages (§10)
+            if "ca" in annotations:
+                answer = read_answer(message, annotations)
+                if answer is not None:
+                    client.answered(answer)
+                    return
+            elif "e" in annotations:
+                event = read_event(message, annotations)
+                if event is not None:
+                    self._event(client, event, annotations.get("r"))
+                    return
+        client.fire("message", message, annotations)
+        self.fire("message", client, message, annotations)
+        self.fire("clientMessage", message, client)
+
+    def _event(self, client: Client, event: Event, realm: Optional[str]) -> None:
+        """Run a named event's handlers; answer the sender's callback with the
+        first result that is not ``None`` (``[]`` when none gives one)."""
+        if realm is None:
+            result = client.fire(event.name, *event.args)
+            other = self.fire(event.name, client, *event.args)
+            if result is None:
+                result = other
+        else:  # a realm's handlers only (RealmClient.on)
+            result = client.fire(realm + "\n" + event.name, *event.args)
+        if event.callback is None:
+            return
+        try:
+            answer = encode_answer(event.callback, [] if result is None else [result])
+        except (TypeError, ValueError) as exc:
+            self.log.error("answer to %r is not JSON (%s): answered with no value", event.name, exc)
+            answer = encode_answer(event.callback, [])
+        client.session.send(answer)
 
     def session_closed(self, client: Client, reason: str) -> None:
         if self.clients.get(client.session_id) is client:
@@ -190,12 +269,13 @@ class Listener(EventEmitter):
 
     def emit_disconnect(self, client: Client, reason: str) -> None:
         self.session_closed(client, reason)  # if the session closed inside ``connection``
-        client.emit("disconnect")
-        self.emit("clientDisconnect", client)
+        client.forget_callbacks()
+        client.fire("disconnect")
+        self.fire("clientDisconnect", client)
 
     def close(self) -> None:
         """End every session (without ``0:0:,``) and detach from the backend."""
         for session in list(self._sessions.values()):
             session.close("listener closed")
-        self.emit("close")
+        self.fire("close")
         self.backend.close()

@@ -14,9 +14,11 @@ Example::
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, Optional, Union
 
+from ..protocol.events import check_name, encode_event
 from ..protocol.outbox import Annotations
+from .backends.base import Broadcast
 from .clients import Client
 from .emitter import EventEmitter
 
@@ -24,6 +26,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .listener import Listener
 
 __all__ = ["Realm", "RealmClient"]
+
+
+def _except(except_: Union[str, Iterable[str], None]) -> FrozenSet[str]:
+    if except_ is None:
+        return frozenset()
+    return frozenset((except_,)) if isinstance(except_, str) else frozenset(except_)
 
 
 def with_realm(annotations: Annotations, name: str) -> Dict[str, Optional[str]]:
@@ -48,6 +56,11 @@ class Realm(EventEmitter):
     ) -> None:
         self.listener.broadcast(message, except_, with_realm(annotations, self.name))
 
+    def emit(self, event: str, *args: Any, except_: Union[str, Iterable[str], None] = None) -> None:
+        """Send the named event to every client, in this realm (annotated ``r``)."""
+        self.listener.backend.publish(Broadcast(
+            encode_event(event, args, None, {"r": self.name}), _except(except_)))
+
 
 class RealmClient:
     """A client seen through one realm: only ``r:<name>`` messages, sends annotated."""
@@ -65,6 +78,9 @@ class RealmClient:
                 self.on(event, f)
                 return f
             return decorator
+        if event not in ("message", "disconnect"):  # a named event of this realm (§10)
+            self.client.on(self.realm.name + "\n" + check_name(event), fn)
+            return fn
         if event == "message":
             realm_name = self.realm.name
 
@@ -79,6 +95,9 @@ class RealmClient:
 
     def send(self, message: Any, annotations: Annotations = None) -> None:
         self.client.send(message, with_realm(annotations, self.realm.name))
+
+    def emit(self, event: str, *args: Any, callback: Optional[Any] = None) -> None:
+        self.client.emit_with(event, args, callback, {"r": self.realm.name})
 
     def broadcast(self, message: Any, annotations: Annotations = None) -> None:
         self.client.broadcast(message, with_realm(annotations, self.realm.name))

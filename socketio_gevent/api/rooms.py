@@ -47,5 +47,9 @@ class RoomTarget:
 
     broadcast = send
 
+    def emit(self, event: str, *args: Any, except_: Union[str, Iterable[str], None] = None) -> None:
+        """Send the named event to every member but ``except_`` (docs/protocol.rst §10)."""
+        self.listener.emit(event, *args, to=self.room, except_=except_)
+
     def __repr__(self) -> str:
         return "<RoomTarget %r>" % (self.room,)

@@ -33,6 +33,7 @@ from ..api.emitter import EventEmitter
 from ..protocol.acks import (ACK, ACK_DELAY, ACK_EVERY, SEQ, Incoming, Outgoing, ack_frame, is_message,
                              parse_count, seq_frame)
 from ..protocol.errors import ProtocolError
+from ..protocol.events import Callbacks, check_name, encode_answer, encode_event, read_answer, read_event
 from ..protocol.framing import (DISCONNECT, DISCONNECT_FRAME, HEARTBEAT, MESSAGE, SESSION_ID, Frame,
                                 decode_body, decode_payload, encode_frame)
 from ..protocol.outbox import Item, encode_item
@@ -46,6 +47,17 @@ Received = Tuple[Any, Dict[str, Optional[str]]]
 def backoff(attempt: int) -> float:
     """Seconds before reconnection attempt ``attempt`` (0, 1, …): grows, capped, with jitter."""
     return float(min(2.0, 0.05 * (2 ** attempt)) * (0.5 + random.random() / 2))
+
+
+#: Events this client never fires, with what to use instead.
+_NOT_ON_CLIENT = {
+    "connection": "the client fires 'connect' once its session is open",
+    "clientConnect": "that is a server event: the client fires 'connect'",
+    "clientMessage": "the client fires 'message'",
+    "clientDisconnect": "the client fires 'disconnect'",
+    "close": "the client fires 'disconnect'",
+    "error": "handler errors go to the client's log",
+}
 
 
 class SocketClient(EventEmitter):
@@ -101,6 +113,8 @@ class SocketClient(EventEmitter):
         self._closed = Event()
         #: ``disconnect()`` queued ``0:0:,``: a link that ends now is not resumed.
         self._leaving = False
+        #: Our emits' callbacks waiting for answers (dropped with a lost session).
+        self._callbacks = Callbacks()
         self._got_sid = Event()
         self._opening = False
         # sends numbered in queue order, and how many the sender has tried once
@@ -145,7 +159,7 @@ class SocketClient(EventEmitter):
             raise ConnectError("server sent no session id")
         self._sender = gevent.spawn(self._send_loop)
         self.connected = True
-        self.emit("connect")
+        self.fire("connect")
         return self
 
     def _open(self, sid: str) -> Link:
@@ -237,6 +251,7 @@ class SocketClient(EventEmitter):
         info = {"unacknowledged": len(self._sent.items) if self.acks else self.unconfirmed,
                 "received": self._got.count}
         self._sent, self._got = Outgoing(), Incoming()
+        self._callbacks.clear()  # the new session cannot answer the old one's events
         self._epoch += 1
         self._controls = []  # echoes and acks belonged to the old session
         self._outq = [item for item in self._outq if item is not DISCONNECT_FRAME]
@@ -260,7 +275,7 @@ class SocketClient(EventEmitter):
 
     def _announce_reconnect(self, info: Dict[str, int]) -> None:
         self._got_sid.wait(self.timeout)
-        self.emit("reconnect", info)
+        self.fire("reconnect", info)
 
     # -- receiving ---------------------------------------------------------
     def _handle(self, frames: List[Frame]) -> None:
@@ -317,8 +332,59 @@ class SocketClient(EventEmitter):
             self._deliver((data, {}))
 
     def _deliver(self, received: Received) -> None:
+        message, annotations = received
+        if annotations:  # events and answers are annotated messages (§10)
+            if "ca" in annotations:
+                answer = read_answer(message, annotations)
+                if answer is not None:
+                    self._answered(answer.callback, answer.args)
+                    return
+            elif "e" in annotations:
+                event = read_event(message, annotations)
+                if event is not None:
+                    result = self.fire(event.name, *event.args)
+                    if event.callback is not None:
+                        self._answer(event.name, event.callback, result)
+                    return
         self._inbox.put(received)
-        self.emit("message", *received)
+        self.fire("message", *received)
+
+    def _answered(self, number: int, args: List[Any]) -> None:
+        fn = self._callbacks.pop(number)
+        if fn is None:
+            return  # unknown or already answered
+        try:
+            fn(*args)
+        except Exception:  # user code
+            self.log.exception("callback for answer %d raised", number)
+
+    def _answer(self, name: str, number: int, result: Any) -> None:
+        try:
+            frame = encode_answer(number, [] if result is None else [result])
+        except (TypeError, ValueError) as exc:
+            self.log.error("answer to %r is not JSON (%s): answered with no value", name, exc)
+            frame = encode_answer(number, [])
+        self._queue(frame)
+
+    # -- named events --------------------------------------------------------
+    def add_listener(self, event: str, fn: Any) -> None:
+        """As on any emitter; a name this client never fires is an error, not silence."""
+        if event in _NOT_ON_CLIENT:
+            raise ValueError("a SocketClient has no %r event: %s" % (event, _NOT_ON_CLIENT[event]))
+        super().add_listener(event, fn)
+
+    def emit(self, event: str, *args: Any, callback: Any = None, wait: bool = True) -> None:
+        """Send the named event ``event`` with ``args`` (JSON-able), in order with
+        messages. ``callback`` gets the server's answer (its handler's result),
+        once; never if the session is lost and a new one opened."""
+        check_name(event)
+        number = None
+        if callback is not None:
+            number, dropped = self._callbacks.add(callback)
+            if dropped is not None:
+                self.log.warning("over %d callbacks wait for answers; the oldest is dropped",
+                                 self._callbacks.limit)
+        self._queue(encode_event(event, args, number), wait)
 
     def _lost(self, reason: str) -> None:
         was_connected, self.connected = self.connected, False
@@ -326,7 +392,7 @@ class SocketClient(EventEmitter):
         self._ready.set()  # let the sender see the end
         self._work.set()
         if was_connected:
-            self.emit("disconnect", reason)
+            self.fire("disconnect", reason)
 
     # -- sending -----------------------------------------------------------
     def _control(self, frame: str) -> None:
