@@ -14,6 +14,7 @@ Example::
 """
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Optional, Type
 
 from ..protocol import routing
@@ -31,6 +32,11 @@ WSGIApp = Callable[[Dict[str, Any], responses.StartResponse], Iterable[bytes]]
 __all__ = ["SocketIOMiddleware"]
 
 
+#: The answer to socket.io-client >= 1 (one line: it goes in a 400's body).
+NEWER_CLIENT = ("this server speaks the Socket.IO protocol of 2010 (socketio_gevent), not Engine.IO: "
+                "socket.io-client 1.x and later cannot connect; use /%s/socket.io.js")
+
+
 def _not_found(environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
     return responses.error(start_response, 404, "not found")
 
@@ -44,10 +50,15 @@ class SocketIOMiddleware:
         listener.on("close", self.sessions.close)
         #: The pywsgi handler class to serve this middleware with.
         self.handler_class: Type[SocketIOHandler] = SocketIOHandler.bound(listener)
+        self._newer_clients = 0
+        self._newer_logged_at = -60.0
 
     def __call__(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
         listener = self.listener
-        route = routing.parse(environ.get("PATH_INFO", ""), listener.options.resource)
+        path = environ.get("PATH_INFO", "")
+        if "EIO=" in environ.get("QUERY_STRING", "") and routing.under(path, listener.options.resource):
+            return self._newer_client(environ, start_response)
+        route = routing.parse(path, listener.options.resource)
         if route is None:
             if plain_websocket.is_upgrade(environ):
                 return self._plain_websocket(environ, start_response)
@@ -74,6 +85,19 @@ class SocketIOMiddleware:
         if route.transport in WEBSOCKET_TRANSPORTS:
             return websocket.handle(self.sessions, route, environ, start_response)
         return streaming.handle(self.sessions, route, environ, start_response, verdict.origin)
+
+    def _newer_client(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
+        """socket.io-client 1.x and later (Engine.IO, ``EIO=`` in the query): say
+        which protocol this is, instead of a 404 page or a 101 it cannot read."""
+        now = time.monotonic()
+        self._newer_clients += 1
+        if now >= self._newer_logged_at + 60.0:
+            self.listener.log.warning(
+                "refused %d request(s) from a newer Socket.IO client (%s?%s): this server speaks the "
+                "2010 protocol; serve /%s/socket.io.js to browsers", self._newer_clients,
+                environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")[:80], self.listener.options.resource)
+            self._newer_logged_at, self._newer_clients = now, 0
+        return responses.error(start_response, 400, NEWER_CLIENT % self.listener.options.resource)
 
     def _plain_websocket(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
         """An upgrade outside the resource: the app gets ``environ["wsgi.websocket"]``."""

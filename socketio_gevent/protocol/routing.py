@@ -23,6 +23,11 @@ class Route(NamedTuple):
     rest: Tuple[str, ...]
 
 
+def under(path: str, resource: str) -> bool:
+    """Is ``path`` inside ``/<resource>/`` (ours, whatever follows)?"""
+    return path.startswith("/" + resource + "/") or path == "/" + resource
+
+
 def parse(path: str, resource: str) -> Optional[Route]:
     prefix = "/" + resource
     if not path.startswith(prefix):
