@@ -251,3 +251,23 @@ def test_the_transport_stays_selectable(browser, chat_server):
         chat.close()
     finally:
         context.close()
+
+
+def test_after_a_server_restart_the_page_is_back_in_its_room_with_its_nickname(browser):
+    server = AppServer("--example")
+    context = browser.new_context(viewport=PHONE)
+    try:
+        chat = ChatPage(context, server, "?room=gevent")
+        chat.page.wait_for_selector("#roomname:text-is('#gevent')", timeout=TIMEOUT)
+        chat.page.fill("#nick", "carol")
+        chat.page.press("#nick", "Enter")
+        chat.page.wait_for_selector("#online li.me:text-is('carol')", timeout=TIMEOUT)
+        server.restart()  # every session is gone: the page gets a new one
+        chat.page.wait_for_selector("#messages .notice >> text=reconnected (new session)", timeout=30000)
+        chat.page.wait_for_selector("#roomname:text-is('#gevent')", timeout=TIMEOUT)
+        chat.page.wait_for_selector("#online li.me:text-is('carol')", timeout=TIMEOUT)
+        chat.say("still here")
+        chat.page.close()  # (requests failed while the server was down: not checked here)
+    finally:
+        context.close()
+        server.stop()
