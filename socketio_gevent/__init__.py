@@ -35,6 +35,7 @@ _LAZY = {
     "SocketIOMiddleware": "socketio_gevent.edge.middleware",
     "SocketIOHandler": "socketio_gevent.edge.handler",
     "ProtocolError": "socketio_gevent.protocol.errors",
+    "TestClient": "socketio_gevent.testing",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
