@@ -34,6 +34,8 @@ BUILTIN: Dict[str, str] = {
     "clientDisconnect": "to end a session call disconnect()",
     "close": "close is fired by the listener when it closes",
     "error": "error is reserved for the libraries",
+    "connecting": "reserved: the 2010 browser client fires it while it connects",
+    "connect_failed": "reserved: the 2010 browser client fires it when no transport connects",
 }
 #: Callbacks kept per sender for answers not yet received; past it the oldest is dropped.
 MAX_CALLBACKS = 1000
