@@ -23,6 +23,7 @@ import sys
 from urllib.parse import parse_qs
 
 import gevent
+import gevent.event
 from gevent.pywsgi import WSGIServer
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -209,6 +210,17 @@ def attach_test_behaviour(listener: socketio_gevent.Listener) -> None:
     # Named events (§8): the handler's return value answers the page's callback.
     listener.on("add", lambda client, a, b: a + b)
     listener.on("echo", lambda client, *args: list(args))
+
+    @listener.on("ask")
+    def ask(client, sid, name, *args):
+        """Relay an event to another client and answer with its answer: a
+        handler may wait (it holds up no other client)."""
+        target = listener.clients.get(sid)
+        if target is None:
+            return {"error": "no client %s" % sid}
+        result = gevent.event.AsyncResult()
+        target.emit(name, *args, callback=lambda *got: result.set(list(got)))
+        return result.get(timeout=5)
 
     @listener.on("note")
     def note(client, *args):

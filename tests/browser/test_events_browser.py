@@ -2,6 +2,7 @@
 and the transports that wait for the page's load event, in headless Chromium."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -158,3 +159,52 @@ def test_a_page_that_connects_while_loading_still_finishes_loading(context, app_
     page.wait_for_function("() => log.some(e => e[0] === 'message' && e[1] === 'after load')", timeout=TIMEOUT)
     assert errors == []
     page.close()
+
+
+PY_CLIENT = r"""
+import json, os, sys, gevent, gevent.event
+from socketio_gevent.client import SocketClient
+url, rendezvous = sys.argv[1], sys.argv[2]
+client = SocketClient(url, transport="websocket")
+client.on("double", lambda x: x * 2)
+client.connect()
+print(client.session_id, flush=True)
+for _ in range(300):                       # the test writes the page's sid here
+    if os.path.exists(rendezvous):
+        break
+    gevent.sleep(0.05)
+page_sid = open(rendezvous).read().strip()
+answer = gevent.event.AsyncResult()
+client.emit("ask", page_sid, "double", 5, callback=lambda *got: answer.set(list(got)))
+print(json.dumps(answer.get(timeout=10)), flush=True)
+client.disconnect()
+"""
+
+
+@pytest.mark.parametrize("transport", ["websocket", "xhr-polling"])
+def test_events_between_the_page_the_server_and_the_python_client(context, app_server, transport, tmp_path):
+    """Page -> server -> Python client and back, and the other way round: each
+    side's handler answers an event the other side emitted, through the server."""
+    import subprocess
+    import sys
+
+    rendezvous = tmp_path / "page-sid"
+    child = subprocess.Popen([sys.executable, "-c", PY_CLIENT, app_server.url, str(rendezvous)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        py_sid = child.stdout.readline().strip()
+        assert py_sid
+        page = open_page(context, app_server)
+        errors = watch_console(page)
+        page_sid = start(page, app_server, transport)
+        answer = page.evaluate("""([sid]) => new Promise((done) =>
+            sock.emit('ask', sid, 'double', 21, (...got) => done(got)))""", [py_sid])
+        assert answer == [[42]]  # the Python client's handler, through the server's
+        rendezvous.write_text(page_sid)
+        assert json.loads(child.stdout.readline()) == [[10]]  # the page's handler, the other way
+        assert wait_got(page, 1) == [["double", 5]]
+        assert child.wait(timeout=10) == 0
+        assert errors == []
+    finally:
+        child.kill()

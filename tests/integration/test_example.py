@@ -200,3 +200,32 @@ def test_the_django_example_does_not_use_the_flask_one():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# -- the chat's handlers with socketio_gevent.testing.TestClient: no sockets, no sleeps --
+
+def chat_events(client: Any, kind: str) -> List[dict]:
+    return [m for m, _ in client.messages() if isinstance(m, dict) and m.get("event") == kind]
+
+
+def test_the_chats_handlers_with_the_test_client():
+    from socketio_gevent import Listener, TestClient
+
+    listener = Listener()
+    chat_logic.attach_chat(listener)
+    alice, bob, carol = TestClient(listener), TestClient(listener), TestClient(listener)
+    assert [m["event"] for m, _ in alice.messages()][:1] == ["welcome"]
+    bob.messages()
+    carol.send({"join": "python"})
+    carol.messages()
+    alice.send({"nick": "alice"})
+    alice.send({"say": "hello lobby"})
+    (said,) = chat_events(bob, "said")
+    assert (said["nick"], said["text"], said["room"]) == ("alice", "hello lobby", "lobby")
+    assert chat_events(carol, "said") == []  # another room hears nothing
+    bob.send({"nick": "ALICE"})  # taken, ignoring case
+    assert chat_events(bob, "error")[0]["text"] == "the nickname ALICE is taken"
+    alice.disconnect()
+    (left,) = chat_events(bob, "left")
+    assert left["nick"] == "alice" and "alice" not in left["online"]
+    assert listener.rooms.keys() == {"lobby", "python"}
