@@ -55,9 +55,15 @@ class EventEmitter:
         handlers = self._handlers.get(event)
         if not handlers:
             return None
+        if len(handlers) == 1:  # the common case, once per message: no copy, no loop
+            try:
+                return handlers[0](*args)
+            except Exception:  # user code: log it, keep the transport alive
+                self.log.exception("handler for %r raised", event)
+                return None
         result = None
-        # a copy, so a handler may remove itself; one handler needs none
-        for fn in (handlers[0],) if len(handlers) == 1 else list(handlers):
+        # a copy, so a handler may remove itself
+        for fn in list(handlers):
             try:
                 value = fn(*args)
             except Exception:  # user code: log it, keep the transport alive

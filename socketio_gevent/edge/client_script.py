@@ -40,6 +40,7 @@ def serve(environ: Dict[str, Any], start_response: responses.StartResponse) -> I
         return responses.respond(start_response, 304, headers)
     headers += [
         ("Content-Type", "application/javascript; charset=UTF-8"),
+        ("X-Content-Type-Options", "nosniff"),
         ("Content-Length", str(len(body))),
     ]
     if environ.get("REQUEST_METHOD") == "HEAD":

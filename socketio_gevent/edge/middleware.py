@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Optional, Type
 
 from ..protocol import routing
 from ..protocol.options import POLLING_TRANSPORTS, WEBSOCKET_TRANSPORTS
-from ..transports.common import preflight_headers
+from ..transports.common import control_character_in, preflight_headers
 from . import client_script, plain_websocket, polling, responses, streaming, websocket
 from .handler import SocketIOHandler
 from .sessions import SessionTable
@@ -67,6 +67,10 @@ class SocketIOMiddleware:
             return client_script.serve(environ, start_response)
         if route.transport not in listener.options.transports:
             return responses.error(start_response, 404, "transport %s is not enabled" % route.transport)
+        bad = control_character_in(environ)
+        if bad is not None:
+            listener.log.warning("refused %s request: control character in its %s header", route.transport, bad)
+            return responses.error(start_response, 400, "control character in the %s header" % bad)
         verdict = listener.origin_policy.check(environ)
         if not verdict.allowed:
             listener.log.warning(
@@ -77,14 +81,14 @@ class SocketIOMiddleware:
             return responses.error(start_response, 403, "origin not allowed")
         if environ.get("REQUEST_METHOD") == "OPTIONS":
             headers = preflight_headers(
-                verdict.origin, environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
+                verdict.origin, environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""), verdict.credentials
             )
             return responses.respond(start_response, 204, headers)
         if route.transport in POLLING_TRANSPORTS:
-            return polling.handle(self.sessions, route, environ, start_response, verdict.origin)
+            return polling.handle(self.sessions, route, environ, start_response, verdict)
         if route.transport in WEBSOCKET_TRANSPORTS:
             return websocket.handle(self.sessions, route, environ, start_response)
-        return streaming.handle(self.sessions, route, environ, start_response, verdict.origin)
+        return streaming.handle(self.sessions, route, environ, start_response, verdict)
 
     def _newer_client(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
         """socket.io-client 1.x and later (Engine.IO, ``EIO=`` in the query): say
@@ -102,6 +106,11 @@ class SocketIOMiddleware:
     def _plain_websocket(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
         """An upgrade outside the resource: the app gets ``environ["wsgi.websocket"]``."""
         listener = self.listener
+        bad = control_character_in(environ)
+        if bad is not None:
+            listener.log.warning("refused websocket %s: control character in its %s header",
+                                 environ.get("PATH_INFO"), bad)
+            return responses.error(start_response, 400, "control character in the %s header" % bad)
         if not listener.origin_policy.check(environ).allowed:
             listener.log.warning("refused websocket %s from origin %r",
                                  environ.get("PATH_INFO"), environ.get("HTTP_ORIGIN"))

@@ -14,6 +14,7 @@ from ..protocol.acks import read_query
 from ..protocol.errors import ProtocolError
 from ..protocol.framing import decode_payload
 from ..protocol.outbox import as_text
+from ..protocol.origins import Verdict
 from ..protocol.routing import Route
 from ..protocol.session import OPEN, decode_inbound
 from ..transports import jsonp_polling, xhr_polling
@@ -80,9 +81,9 @@ def handle(
     route: Route,
     environ: Dict[str, Any],
     start_response: responses.StartResponse,
-    origin: Optional[str],
+    verdict: Verdict,
 ) -> Iterable[bytes]:
-    cors = cors_headers(origin)
+    cors = cors_headers(verdict.origin, verdict.credentials)
     method = environ.get("REQUEST_METHOD", "GET")
     try:
         if method == "GET":
@@ -142,5 +143,6 @@ def _post(sessions: SessionTable, route: Route, environ: Dict[str, Any],
     session.deliver(decode_inbound(decode_payload(payload, max_length=limit)), posted=True)
     if session.failure is not None:
         return responses.error(start_response, 400, session.failure, cors)
-    headers: List[Tuple[str, str]] = [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", "2")]
+    headers: List[Tuple[str, str]] = [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", "2"),
+                                      ("X-Content-Type-Options", "nosniff")]
     return responses.respond(start_response, 200, headers + cors, b"ok")

@@ -52,6 +52,7 @@ def error(
     all_headers = [
         ("Content-Type", "text/plain; charset=UTF-8"),
         ("Content-Length", str(len(body))),
+        ("X-Content-Type-Options", "nosniff"),
     ] + list(headers or [])
     return respond(start_response, code, all_headers, body)
 

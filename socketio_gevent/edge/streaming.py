@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple
 from ..protocol.acks import read_query
 from ..protocol.errors import ProtocolError
 from ..protocol.outbox import as_text
+from ..protocol.origins import Verdict
 from ..protocol.routing import Route
 from ..transports import htmlfile, server_events, xhr_multipart
 from ..transports.common import Headers, cors_headers
@@ -78,12 +79,12 @@ def handle(
     route: Route,
     environ: Dict[str, Any],
     start_response: responses.StartResponse,
-    origin: Optional[str],
+    verdict: Verdict,
 ) -> Iterable[bytes]:
     method = environ.get("REQUEST_METHOD", "GET")
     if method == "POST":
-        return polling.handle(sessions, route, environ, start_response, origin)
-    cors = cors_headers(origin)
+        return polling.handle(sessions, route, environ, start_response, verdict)
+    cors = cors_headers(verdict.origin, verdict.credentials)
     if method != "GET":
         return responses.error(start_response, 405, "method not allowed", cors + [("Allow", "GET, POST, OPTIONS")])
     try:

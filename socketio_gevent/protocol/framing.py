@@ -35,6 +35,7 @@ import json
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Tuple
 
+from ..websocket.codec import CloseCode
 from .errors import ProtocolError
 
 __all__ = [
@@ -69,7 +70,10 @@ def utf16_len(text: str) -> int:
     (browsers write frame lengths that way): U+1F600 counts 2. ASCII is free."""
     if text.isascii():
         return len(text)
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+    try:
+        return len(text.encode("utf-16-le")) // 2
+    except UnicodeEncodeError:  # only the application can hand us such text
+        raise ValueError("text with a lone surrogate cannot be sent: it is not Unicode text") from None
 
 
 def encode_frame(type: str, data: str) -> str:
@@ -163,6 +167,39 @@ def _refuse_constant(name: str) -> object:
     raise ValueError(f"not JSON: {name}")
 
 
+class _Unsendable(ValueError):
+    """Valid JSON whose value could never be sent back: refused, with its reason."""
+
+
+def _finite_float(text: str) -> float:
+    """``json.loads`` hook: ``1e999`` is JSON, but no peer can send infinity back."""
+    value = float(text)
+    if value in (_INF, -_INF):
+        raise _Unsendable(f"number out of range ({text[:20]})")
+    return value
+
+
+_INF = float("inf")
+
+
+def encodable(text: str) -> bool:
+    """Can ``text`` travel as UTF-8? (No lone surrogate, such as a JSON ``"\\ud800"``.)"""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_lone_surrogates(value: object, source: str) -> None:
+    """A JSON text may spell a lone surrogate as ``\\ud800``: that value could
+    never be written to anyone, so it is refused where it enters."""
+    if "\\u" in source and not encodable(json.dumps(value, ensure_ascii=False)):
+        raise _Unsendable("a lone surrogate")
+
+
 def _split_body(body: str) -> Optional[Tuple[str, List[Tuple[str, Optional[str]]]]]:
     """Split a body into (message, annotation pairs), or None if it has no separator.
 
@@ -232,9 +269,13 @@ def decode_body(data: str) -> Tuple[object, Annotations]:
         raise ProtocolError("message has both 'j' and 'b' annotations")
     if is_json:
         try:
-            return json.loads(text, parse_constant=_refuse_constant), annotations
+            value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+            _refuse_lone_surrogates(value, text)
+        except _Unsendable as exc:
+            raise ProtocolError("invalid text under 'j': %s" % exc, close_code=CloseCode.INVALID_DATA) from None
         except (ValueError, RecursionError):
             raise ProtocolError("invalid JSON under 'j'") from None
+        return value, annotations
     if is_binary:
         try:
             raw = base64.b64decode(text, validate=True)

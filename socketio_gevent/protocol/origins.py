@@ -25,6 +25,9 @@ class Verdict(NamedTuple):
     #: The request's ``Origin`` header when it is allowed and may be echoed
     #: back in CORS headers; ``None`` otherwise.
     origin: Optional[str]
+    #: May the answer allow credentials (cookies)? Only for an origin the
+    #: configuration names: never under ``*:*``, never for ``null``.
+    credentials: bool = True
 
 
 def split_origin(origin: str) -> Optional[Tuple[str, int]]:
@@ -86,7 +89,7 @@ class OriginPolicy:
         origin: Optional[str] = environ.get("HTTP_ORIGIN") or environ.get("HTTP_SEC_WEBSOCKET_ORIGIN")
         if origin:
             ok = self._allows(origin, environ)
-            return Verdict(ok, origin if ok else None)
+            return Verdict(ok, origin if ok else None, not self.allow_all and origin != "null")
         referer: Optional[str] = environ.get("HTTP_REFERER")
         site = environ.get("HTTP_SEC_FETCH_SITE", "").lower()
         if site in ("cross-site", "same-site"):

@@ -33,6 +33,34 @@ class TooManyHeaders(ValueError):
     """More than MAX_HEADERS lines: pywsgi answers any exception here with 400."""
 
 
+def _framing_problem(pairs: Pairs) -> str:
+    """Why the body's length is ambiguous, or "" (RFC 9112 §6.3).
+
+    Two different ``Content-Length`` values, or ``Content-Length`` beside
+    ``Transfer-Encoding``, are how requests are smuggled past a proxy that
+    reads the other one: refused (400, and the connection closes) as
+    nginx and h11 do, never guessed.
+    """
+    lengths = set()
+    chunked = False
+    for name, value in pairs:  # once per request: the length test first, it is cheap
+        size = len(name)
+        if size == 14 and name.lower() == "content-length":
+            lengths.add(value)
+        elif size == 17 and name.lower() == "transfer-encoding":
+            chunked = True
+    if not lengths:
+        return ""
+    if len(lengths) > 1:
+        return "Conflicting Content-Length headers"
+    if chunked:
+        return "Both Content-Length and Transfer-Encoding"
+    value = lengths.pop()
+    if not (value.isascii() and value.isdigit()):
+        return "Content-Length is not a decimal number"
+    return ""
+
+
 class RequestHeaders:
     __slots__ = ("pairs", "status")
 
@@ -52,12 +80,15 @@ class RequestHeaders:
             if len(raw) > MAX_LINE:
                 return cls(pairs, "Line too long")
             if raw in (b"\r\n", b"\n"):
-                return cls(pairs, status)
+                return cls(pairs, status or _framing_problem(pairs))
             if not raw.endswith(b"\n"):  # the connection ended inside the header block
                 return cls(pairs, "Connection closed before the end of the headers")
             if status:
                 continue  # read to the end of the block, then refuse
             line = raw.decode("latin-1").rstrip("\r\n")
+            if "\r" in line:  # RFC 9112 §2.2: a bare CR is refused, never passed on
+                status = "Bare CR in a header line"
+                continue
             if line[:1] in (" ", "\t"):
                 if not pairs:
                     status = "Folded line before any header"

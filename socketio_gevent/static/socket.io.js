@@ -493,7 +493,7 @@
     open: function () {
       var self = this, socket = this.socket;
       var es = this.es = new EventSource(this.url('/' + now()) + this.query(true),
-                                         { withCredentials: socket._crossOrigin() });
+                                         { withCredentials: socket._credentials() });
       es.onopen = function () { socket._alive(self); };
       es.onmessage = function (event) {
         var payload;
@@ -626,7 +626,7 @@
       var xhr = this.xhr = new XMLHttpRequest();
       xhr.open('GET', this.url('/' + now()) + this.query(true), true);
       xhr.overrideMimeType('text/plain; charset=UTF-8');   // read it as text, as it comes
-      if (socket._crossOrigin()) xhr.withCredentials = true;
+      if (socket._credentials()) xhr.withCredentials = true;
       function read() {
         if (self.closed || xhr.readyState < 2 || xhr.status !== 200) return;
         if (!self.answered) { self.answered = true; socket._alive(self); }
@@ -673,7 +673,7 @@
     poll: function () {
       var self = this, socket = this.socket, xhr = this.xhr = new XMLHttpRequest();
       xhr.open('GET', this.url('/' + now()) + this.query(true), true);
-      if (socket._crossOrigin()) xhr.withCredentials = true;
+      if (socket._credentials()) xhr.withCredentials = true;
       xhr.timeout = POLL_TIMEOUT;
       xhr.onload = function () {
         if (self.closed) return;
@@ -799,7 +799,10 @@
       transports: options.transports || DEFAULT_TRANSPORTS.slice(),
       connectTimeout: options.connectTimeout || 5000,
       resumeTimeout: options.resumeTimeout || 8000,
-      acks: options.acks !== false    // ask for exactly-once delivery (§9)
+      acks: options.acks !== false,   // ask for exactly-once delivery (§9)
+      // send cookies cross-origin: the server grants it only to origins its
+      // configuration names (never under "*:*"), so it is asked for, not assumed
+      withCredentials: !!options.withCredentials
     };
     this.transport = null;     // name of the transport that carries the session
     this.sessionid = null;
@@ -978,6 +981,10 @@
     return scheme + '://' + o.host + (o.port ? ':' + o.port : '') + '/' + o.resource + '/';
   };
 
+  Socket.prototype._credentials = function () {
+    return this.options.withCredentials && this._crossOrigin();
+  };
+
   Socket.prototype._crossOrigin = function () {
     if (typeof document === 'undefined' || !document.location) return true;
     var page = document.location.protocol + '//' + document.location.host + '/';
@@ -989,7 +996,7 @@
     var xhr = new XMLHttpRequest(), called = false;
     function finish(status) { if (!called) { called = true; callback(status); } }
     xhr.open(method, url, true);
-    if (this._crossOrigin()) xhr.withCredentials = true;
+    if (this._credentials()) xhr.withCredentials = true;
     if (timeout) xhr.timeout = timeout;
     // The one content type a cross-origin POST may use without a preflight.
     if (body !== null) xhr.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded');

@@ -8,7 +8,7 @@ must not end the string or the script it sits in. Escaping ``<``, ``>``,
 from __future__ import annotations
 
 import json
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs
 
 from ..protocol.errors import ProtocolError
@@ -29,10 +29,30 @@ def json_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).translate(_ESCAPES)
 
 
-def cors_headers(origin: Optional[str]) -> Headers:
-    """Headers echoing an allowed ``Origin`` (§4.1); none when there is none."""
+#: Request headers whose values we may write back (CORS, the Flash policy).
+ECHOED_HEADERS = ("HTTP_ORIGIN", "HTTP_SEC_WEBSOCKET_ORIGIN", "HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+
+
+def control_character_in(environ: Mapping[str, Any]) -> Optional[str]:
+    """The name of an echoed request header holding a control character (a bare
+    CR, say), which would otherwise break our response header: refused with 400."""
+    for key in ECHOED_HEADERS:
+        value = environ.get(key)
+        if value and not value.isprintable() and any(ch < " " or ch == "\x7f" for ch in value):
+            return key[5:].replace("_", "-").title()
+    return None
+
+
+def cors_headers(origin: Optional[str], credentials: bool = True) -> Headers:
+    """Headers echoing an allowed ``Origin`` (§4.1); none when there is none.
+
+    ``credentials``: the configuration named this origin, so the browser may
+    send cookies with the request; under ``*:*`` (anyone) it may not.
+    """
     if not origin:
         return []
+    if not credentials:
+        return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
     return [
         ("Access-Control-Allow-Origin", origin),
         ("Access-Control-Allow-Credentials", "true"),
@@ -40,9 +60,9 @@ def cors_headers(origin: Optional[str]) -> Headers:
     ]
 
 
-def preflight_headers(origin: Optional[str], requested_headers: str) -> Headers:
+def preflight_headers(origin: Optional[str], requested_headers: str, credentials: bool = True) -> Headers:
     """The answer to an ``OPTIONS`` preflight from an allowed origin (§4.1)."""
-    headers = cors_headers(origin) + [
+    headers = cors_headers(origin, credentials) + [
         ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
         ("Access-Control-Max-Age", "86400"),
     ]

@@ -9,6 +9,7 @@ import json
 from typing import Dict, Tuple
 
 from ..protocol.errors import ProtocolError
+from ..protocol.framing import encodable
 from .common import Headers, json_string, payload_from_form
 
 CONTENT_TYPE = "text/javascript; charset=UTF-8"
@@ -44,5 +45,7 @@ def payload_from_jsonp_form(fields: Dict[str, str]) -> str:
             raise ProtocolError("'d' field is not a JSON string") from exc
         if not isinstance(value, str):
             raise ProtocolError("'d' field is not a JSON string")
+        if not encodable(value):  # "\ud800" spelled in JSON: no one could be sent it
+            raise ProtocolError("'d' field holds a lone surrogate")
         return value
     return payload_from_form(fields).replace("\r\n", "\n")

@@ -17,7 +17,8 @@ PRELUDE_SIZE = 2048
 
 
 def headers() -> Headers:
-    return [("Content-Type", CONTENT_TYPE), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
+    return [("Content-Type", CONTENT_TYPE), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no"),
+            ("X-Content-Type-Options", "nosniff")]
 
 
 def prelude() -> bytes:

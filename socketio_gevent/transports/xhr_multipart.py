@@ -16,7 +16,7 @@ PRELUDE = b"--socketio\n"
 
 
 def headers() -> Headers:
-    return [("Content-Type", CONTENT_TYPE), ("Cache-Control", "no-store")]
+    return [("Content-Type", CONTENT_TYPE), ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
 
 
 def part(payload: str) -> bytes:

@@ -14,4 +14,5 @@ def response(payload: str) -> Tuple[Headers, bytes]:
         ("Content-Type", CONTENT_TYPE),
         ("Content-Length", str(len(body))),
         ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
     ], body

@@ -5,6 +5,7 @@ import logging
 import socket as stdsocket
 
 import gevent
+import pytest
 from gevent import socket
 
 from socketio_gevent.client import SocketClient
@@ -48,8 +49,9 @@ def test_origin_patterns_and_allow_all(serve):
     assert everyone.request("GET", path, headers=[("Origin", "https://any.where:1")]).status == 200
 
 
-def test_preflight_from_allowed_origin(serve):
-    conn = serve(origins="*:*").http()
+@pytest.mark.parametrize("origins,credentials", [("*:*", False), (["app.example:*"], True)])
+def test_preflight_from_allowed_origin(serve, origins, credentials):
+    conn = serve(origins=origins).http()
     response = conn.request(
         "OPTIONS",
         "/socket.io/xhr-polling/abc/send",
@@ -62,7 +64,8 @@ def test_preflight_from_allowed_origin(serve):
     assert response.status == 204
     h = response.headers
     assert h["access-control-allow-origin"] == "https://app.example"
-    assert h["access-control-allow-credentials"] == "true"
+    # cookies only for an origin the configuration names, never under "*:*"
+    assert h.get("access-control-allow-credentials") == ("true" if credentials else None)
     assert h["access-control-allow-methods"] == "GET, POST, OPTIONS"
     assert h["access-control-allow-headers"] == "content-type, x-custom"
     assert h["vary"] == "Origin"
@@ -195,3 +198,48 @@ def test_malformed_header_lines_are_400_and_underscored_names_never_reach_the_ap
                                     b"Cookie: a=1\r\nCookie: b=2\r\nConnection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200 ")
     assert seen[0]["HTTP_X_A"] == "1" and seen[0]["HTTP_COOKIE"] == "a=1; b=2"
+
+
+@pytest.mark.parametrize("transport", ["xhr-polling", "xhr-multipart", "jsonp-polling"])
+def test_allow_all_never_grants_credentials_and_null_never_gets_them(serve, transport):
+    served = serve(origins="*:*")
+    conn = served.http()
+    suffix = "/0" if transport == "jsonp-polling" else ""
+    for origin in ("https://any.where", "null"):
+        path = "/socket.io/%s//%d%s" % (transport, ts(), suffix)
+        if transport == "xhr-multipart":  # a stream: read its head only
+            head = exchange(served.port, ("GET %s HTTP/1.1\r\nHost: x\r\nOrigin: %s\r\n\r\n" % (path, origin))
+                            .encode("ascii"), until=b"\r\n\r\n").split(b"\r\n\r\n")[0].decode("latin-1")
+            lines = head.split("\r\n")
+            status = int(lines[0].split()[1])
+            headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        else:
+            answer = conn.request("GET", path, headers=[("Origin", origin)])
+            status, headers = answer.status, answer.headers
+        assert status == 200
+        assert headers["access-control-allow-origin"] == origin
+        assert "access-control-allow-credentials" not in headers
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_named_origin_gets_credentials_and_null_is_refused(serve):
+    conn = serve(origins=["app.example:*"]).http()
+    path = "/socket.io/xhr-polling//%d" % ts()
+    named = conn.request("GET", path, headers=[("Origin", "https://app.example")])
+    assert named.headers["access-control-allow-credentials"] == "true"
+    assert conn.request("GET", path, headers=[("Origin", "null")]).status == 403
+
+
+def test_every_answer_says_nosniff(serve):
+    served = serve(origins="*:*")
+    conn = served.http()
+    sid = handshake(conn)
+    answers = [
+        conn.request("GET", "/socket.io/xhr-polling//%d" % ts()),
+        post(conn, sid, "1:3::x,"),
+        conn.request("GET", "/socket.io/socket.io.js"),
+        conn.request("GET", "/socket.io/xhr-polling/no-such-session/1"),
+        post(conn, sid, "garbage"),
+    ]
+    for answer in answers:
+        assert answer.headers.get("x-content-type-options") == "nosniff", answer

@@ -20,7 +20,7 @@ def test_split_origin_defaults_ports_by_scheme():
 
 def test_default_is_same_origin_by_host_and_port_not_scheme():
     p = OriginPolicy()
-    assert p.check(env(origin="http://app.example:8080")) == (True, "http://app.example:8080")
+    assert p.check(env(origin="http://app.example:8080")) == (True, "http://app.example:8080", True)
     assert p.check(env(origin="https://app.example:8080")).allowed  # a TLS proxy hides the scheme
     assert not p.check(env(origin="http://app.example:8081")).allowed
     assert not p.check(env(origin="http://evil.example:8080")).allowed
@@ -30,7 +30,7 @@ def test_default_is_same_origin_by_host_and_port_not_scheme():
 
 def test_requests_without_origin():
     p = OriginPolicy()
-    assert p.check(env()) == (True, None)  # non-browser client
+    assert p.check(env()) == (True, None, True)  # non-browser client
     assert not p.check(env(sec_fetch_site="cross-site")).allowed  # and no Referer
     assert not p.check(env(sec_fetch_site="same-site", referer="http://other.example:8080/")).allowed
     assert p.check(env(sec_fetch_site="same-site", referer="http://app.example:8080/x")).allowed
@@ -53,3 +53,12 @@ def test_policy_domains_for_flash():
     assert OriginPolicy().policy_domains() == ["*"]
     assert OriginPolicy("*:*").policy_domains() == ["*"]
     assert OriginPolicy(["a.com:80", "*.b.com:*", "a.com:81"]).policy_domains() == ["a.com", "*.b.com"]
+
+
+def test_credentials_only_for_origins_the_configuration_names():
+    everyone = OriginPolicy("*:*")
+    assert everyone.check(env(origin="https://any.where")) == (True, "https://any.where", False)
+    assert everyone.check(env(origin="null")) == (True, "null", False)
+    named = OriginPolicy(["app.example:*"])
+    assert named.check(env(origin="https://app.example")) == (True, "https://app.example", True)
+    assert named.check(env(origin="null")).allowed is False
