@@ -101,6 +101,8 @@ def _get(sessions: SessionTable, route: Route, environ: Dict[str, Any],
          start_response: responses.StartResponse, cors: Headers) -> Iterable[bytes]:
     wants_acks, resume = read_query(environ.get("QUERY_STRING", ""))
     if not route.sid:
+        if not sessions.admit():
+            return responses.busy(start_response)
         session = sessions.create(route.transport, environ, wants_acks)
         opening = session.session_frame
         session.open()  # ``connection`` fires; what it sends goes in the next poll
@@ -140,7 +142,8 @@ def _post(sessions: SessionTable, route: Route, environ: Dict[str, Any],
         payload = jsonp_polling.payload_from_jsonp_form(fields)
     else:
         payload = payload_from_form(fields)
-    session.deliver(decode_inbound(decode_payload(payload, max_length=limit)), posted=True)
+    frames = decode_payload(payload, max_length=limit)
+    session.deliver(decode_inbound(frames, sessions.options.max_payload_messages), posted=True)
     if session.failure is not None:
         return responses.error(start_response, 400, session.failure, cors)
     headers: List[Tuple[str, str]] = [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", "2"),

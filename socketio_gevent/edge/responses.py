@@ -28,6 +28,11 @@ REASONS = {
 }
 
 
+def busy(start_response: StartResponse) -> Iterable[bytes]:
+    """``max_sessions`` are live: come back later (503 with ``Retry-After``)."""
+    return error(start_response, 503, "too many sessions: try again later", [("Retry-After", "5")])
+
+
 def status_line(code: int) -> str:
     return "%d %s" % (code, REASONS.get(code, "Unknown"))
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional, Protocol
 
+import time
+
 import gevent
 from gevent.lock import Semaphore
 
@@ -268,6 +270,20 @@ class SessionTable:
         self.options = options
         self.log = log
         self.sessions: Dict[str, LiveSession] = {}
+        self._refused = 0
+        self._refused_logged_at = -60.0
+
+    def admit(self) -> bool:
+        """Room for one more session? When not, say so in the log (once a minute)."""
+        if len(self.sessions) < self.options.max_sessions:
+            return True
+        self._refused += 1
+        now = time.monotonic()
+        if now >= self._refused_logged_at + 60.0:
+            self.log.warning("refused %d new session(s): max_sessions (%d) are live",
+                             self._refused, self.options.max_sessions)
+            self._refused, self._refused_logged_at = 0, now
+        return False
 
     def create(self, transport: str, environ: Dict[str, Any], acks: bool = False) -> LiveSession:
         """A new session; ``acks`` if the client asked for the extension (and it is on)."""

@@ -102,6 +102,8 @@ def handle(
             return responses.error(start_response, 404, "unknown or expired session", cors)
         session = found
     else:
+        if not sessions.admit():
+            return responses.busy(start_response)
         session = sessions.create(route.transport, environ, wants_acks)
         first = session.session_frame
     connection = StreamConnection(route.transport, environ)

@@ -195,7 +195,7 @@ class SessionSocket:
         """Frames in general: several per message, or one split across messages."""
         session = self.session
         try:
-            inbound = decode_inbound(self._decoder.feed(data))
+            inbound = decode_inbound(self._decoder.feed(data), session.table.options.max_payload_messages)
         except ProtocolError as exc:
             session.deliver(decode_inbound_prefix(exc.frames))
             session.log.warning("session %s: malformed payload: %s", session.sid, exc.reason)
@@ -225,6 +225,8 @@ def handle(
         session = sessions.find(route.sid)
         if session is None or session.state is not OPEN:
             return responses.error(start_response, 404, "unknown or expired session")
+    elif not sessions.admit():
+        return responses.busy(start_response)  # before the upgrade: a plain 503
     try:
         ws = upgrade(environ, start_response, accept, options.max_message_size, options.handshake_timeout)
     except HandshakeFailed as exc:

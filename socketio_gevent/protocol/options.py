@@ -72,9 +72,14 @@ class Options:
     flash_policy_port: int = 843
     log: LogTarget = None
     max_message_size: int = 1024 * 1024
-    max_queue_messages: int = 1000
+    #: Messages one inbound payload (a POST, a WebSocket message) may carry.
+    max_payload_messages: int = 1000
+    max_queue_messages: int = 10000
     max_queue_bytes: int = 16 * 1024 * 1024
     handshake_timeout: float = 10.0
+    #: Live sessions this process keeps at most; a new one past it gets 503
+    #: with Retry-After (one client cannot fill memory with sessions).
+    max_sessions: int = 20000
     #: Bytes after which htmlfile and xhr-multipart end a response (§4.5).
     stream_limit: int = 128 * 1024
     #: Offer permessage-deflate (RFC 7692) to RFC 6455 clients that ask for it.
@@ -114,7 +119,8 @@ class Options:
         kwargs["transport_options"] = _merge_transport_options(
             kwargs.get("transport_options") or {}
         )
-        for name in ("max_message_size", "max_queue_messages", "max_queue_bytes", "stream_limit"):
+        for name in ("max_message_size", "max_queue_messages", "max_queue_bytes", "stream_limit", "max_sessions",
+                     "max_payload_messages"):
             if name in kwargs and (not isinstance(kwargs[name], int) or kwargs[name] <= 0):
                 raise ValueError("%s must be a positive int" % name)
         coalesce = kwargs.get("poll_coalesce", cls.poll_coalesce)

@@ -59,6 +59,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Op
 
 from .acks import (ACK, ACK_DELAY, ACK_EVERY, AGREED, SEQ, Incoming, Outgoing, is_message,
                    parse_count, seq_frame)
+from ..websocket.codec import CloseCode
 from .errors import ProtocolError
 from .framing import (DISCONNECT, DISCONNECT_FRAME, HEARTBEAT, MESSAGE, SESSION_ID, Frame,
                       decode_body, encode_frame)
@@ -620,12 +621,19 @@ class Session:
 _TYPES = {"ack": ACK, "seq": SEQ}
 
 
-def decode_inbound(frames: Sequence[Frame]) -> List[Inbound]:
+def decode_inbound(frames: Sequence[Frame], max_messages: Optional[int] = None) -> List[Inbound]:
     """Decode every frame of a payload before any is delivered (§1 errors).
 
     Raises :class:`ProtocolError` for the first bad message body, so an HTTP
-    payload is refused whole.
+    payload is refused whole, and for a payload of more than
+    ``max_messages`` messages (§6): a burst of tiny messages is refused at
+    its sender instead of flooding every queue it would be broadcast to.
     """
+    if max_messages is not None and len(frames) > max_messages:
+        count = sum(1 for frame in frames if frame.type == MESSAGE)
+        if count > max_messages:
+            raise ProtocolError("a payload may carry at most %d messages (this one: %d)" % (max_messages, count),
+                                status=413, close_code=CloseCode.MESSAGE_TOO_BIG)
     events: List[Inbound] = []
     for frame in frames:
         if frame.type == MESSAGE:
