@@ -31,6 +31,7 @@ import logging
 import socket
 from typing import TYPE_CHECKING, Any, Dict, Optional, Type
 
+import gevent
 from gevent import pywsgi
 from gevent.pywsgi import WSGIHandler
 
@@ -49,6 +50,10 @@ _NOOP_LOG: Any = getattr(pywsgi, "_NoopLog", ())
 RFILE_BUFFER = 2048
 _log = logging.getLogger("socketio_gevent")
 _warned_unbound = False
+
+
+class _HeadDeadline(Exception):
+    """A request's head did not arrive within ``handshake_timeout``."""
 
 
 def _warn_unbound() -> None:
@@ -106,6 +111,7 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
             # WebSocket reads go around the buffer. pywsgi's default (8 KiB)
             # stays allocated for the connection's whole life.
             rfile = sock.makefile("rb", RFILE_BUFFER)
+        self._head_deadline: Optional[gevent.Timeout] = None
         super().__init__(_SendFirstSocket(sock), address, server, rfile)
 
     @property
@@ -117,13 +123,55 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         return listener.options.handshake_timeout
 
     def read_requestline(self) -> str:
-        self.socket.settimeout(self.handshake_timeout)
+        self.socket.settimeout(self.handshake_timeout)  # an idle keep-alive connection waits this long
         if self.rfile.peek(1)[:1] == b"<":
             return self._answer_policy_request()
-        line: str = super().read_requestline()
-        if line and not line.endswith("\n"):
+        self._start_head_deadline()
+        try:
+            line: str = super().read_requestline()
+        except _HeadDeadline:
+            self._cancel_head_deadline()
+            self.log_error("request line not complete within handshake_timeout (%s s): closed",
+                           self.handshake_timeout)
+            return ""  # closed: a request line that trickles in holds nothing for long
+        if not line or not line.endswith("\n"):
+            self._cancel_head_deadline()
             return ""  # the connection ended inside the request line: there is no request
         return line
+
+    def run_application(self) -> None:
+        try:
+            super().run_application()
+        finally:
+            if self.close_connection and self.wsgi_input is not None:
+                # The connection closes after this answer: pywsgi would still
+                # read the rest of an unread body first, with no deadline (a
+                # body that trickles in would hold the greenlet for ever).
+                body = self.wsgi_input
+                body.content_length, body.chunked_input = body.position, False
+
+    def handle_one_request(self) -> Any:
+        try:
+            return super().handle_one_request()
+        finally:  # every path out (a 414 skips read_request): the deadline never outlives its request
+            self._cancel_head_deadline()
+
+    def _start_head_deadline(self) -> None:
+        """From a request's first byte, its whole head (line and headers) has
+        ``handshake_timeout``: each read's socket timeout alone would let one
+        byte every few seconds hold the connection for ever. One timer per
+        connection, restarted per request."""
+        timeout = self.handshake_timeout
+        if timeout is None:
+            return
+        deadline = self._head_deadline
+        if deadline is None or deadline.seconds != timeout:
+            deadline = self._head_deadline = gevent.Timeout(timeout, _HeadDeadline)
+        deadline.start()
+
+    def _cancel_head_deadline(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
 
     def _answer_policy_request(self) -> str:
         """Flash asks ``<policy-file-request/>\\0`` on the main port too (§4.4)."""
@@ -168,10 +216,12 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
     def read_request(self, raw_requestline: str) -> bool:
         try:
             result = super().read_request(raw_requestline)
-        except socket.timeout:
+        except (socket.timeout, _HeadDeadline):
             # pywsgi answers a ValueError with 400, logs this one line and closes.
             raise ValueError(
                 "request headers not complete within handshake_timeout (%s s)" % self.handshake_timeout
             ) from None
+        finally:
+            self._cancel_head_deadline()
         self.socket.settimeout(None)
         return result  # type: ignore[no-any-return]

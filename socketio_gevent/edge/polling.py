@@ -125,7 +125,12 @@ def _post(sessions: SessionTable, route: Route, environ: Dict[str, Any],
         return responses.error(start_response, 404, "unknown or expired session", cors)
     limit = sessions.options.max_message_size
     try:
-        body = responses.read_body(environ, limit)
+        body = responses.read_body(environ, limit, sessions.options.handshake_timeout)
+    except responses.BodyTimeout:
+        sessions.log.warning("POST body for session %s not complete within handshake_timeout (%s s)",
+                             session.sid, sessions.options.handshake_timeout)
+        return responses.error(start_response, 408, "request body not complete in time",
+                               cors + [("Connection", "close")])
     except responses.BodyTooLarge as exc:
         sessions.log.warning(
             "max_message_size (%d bytes) exceeded: %s-byte POST for session %s refused",

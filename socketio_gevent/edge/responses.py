@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+import gevent
+
 from ..protocol.errors import ProtocolError
 
 Headers = List[Tuple[str, str]]
@@ -20,6 +22,7 @@ REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     413: "Payload Too Large",
     426: "Upgrade Required",
     500: "Internal Server Error",
@@ -70,13 +73,31 @@ class BodyTooLarge(Exception):
         self.size = size
 
 
-def read_body(environ: Dict[str, Any], limit: int) -> bytes:
-    """The request body, at most ``limit`` bytes.
+class BodyTimeout(Exception):
+    """The body did not arrive within its deadline (it is answered 408 and closed)."""
+
+
+def read_body(environ: Dict[str, Any], limit: int, timeout: Optional[float] = None) -> bytes:
+    """The request body, at most ``limit`` bytes, all of it within ``timeout`` seconds.
 
     A declared ``Content-Length`` over the limit is refused before reading
     (:class:`BodyTooLarge`); a malformed one, or broken chunked framing, is
-    a :class:`ProtocolError`. Socket errors propagate as ``OSError``.
+    a :class:`ProtocolError`; a body that stops half-way is
+    :class:`BodyTimeout` once the deadline passes (the whole body, not each
+    read: one byte every few seconds must not hold a connection for ever).
+    Socket errors propagate as ``OSError``.
     """
+    if timeout is None:
+        return _read_body(environ, limit)
+    deadline = gevent.Timeout(timeout, BodyTimeout)
+    deadline.start()
+    try:
+        return _read_body(environ, limit)
+    finally:
+        deadline.cancel()
+
+
+def _read_body(environ: Dict[str, Any], limit: int) -> bytes:
     declared = environ.get("CONTENT_LENGTH")
     if declared:
         if not (declared.isascii() and declared.isdigit()):

@@ -36,6 +36,19 @@ def test_pywsgi_still_calls_the_handler_hooks_we_override():
         assert hasattr(handler, name), "pywsgi.WSGIHandler.%s is gone" % name
 
 
+def test_pywsgi_still_runs_the_app_and_discards_bodies_as_we_expect():
+    handler = pywsgi.WSGIHandler
+    # run_application: where we stop pywsgi reading a body nobody will read
+    assert "self.run_application()" in _source(handler.handle_one_response)
+    assert "self.wsgi_input._discard()" in _source(handler.handle_one_response)
+    for name in ("content_length", "chunked_input", "position"):
+        assert name in pywsgi.Input.__slots__, "pywsgi.Input.%s is gone" % name
+    assert "self.position < (self.content_length or 0) or self.chunked_input" in _source(pywsgi.Input._discard)
+    for name in ("run_application", "handle_one_request", "close_connection"):
+        assert hasattr(handler, name) or name == "close_connection", name
+    assert "close_connection" in _source(handler.read_request)
+
+
 def test_pywsgi_noop_log_class():
     assert isinstance(pywsgi._NoopLog, type), "pywsgi._NoopLog is gone: log_request would format every line"
 

@@ -1,0 +1,78 @@
+"""Deadlines on what a peer controls (hardening): the whole request head and
+the whole body, not each read. A peer that sends one byte every 0.2 s under
+a 0.5 s deadline must be cut at about 0.5 s, with a clear answer."""
+from __future__ import annotations
+
+import time
+from typing import Tuple
+
+import gevent
+import pytest
+from gevent import socket
+
+from socketio_gevent.protocol.framing import encode_message
+
+from .helpers import handshake
+
+
+def trickle(port: int, head: bytes, drip: bytes, every: float = 0.2, limit: float = 5.0) -> Tuple[bytes, float]:
+    """Send ``head``, then ``drip`` a byte at a time; what came back and after how long."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(head)
+    started = time.monotonic()
+    answer = b""
+
+    def drip_bytes() -> None:
+        for i in range(len(drip)):
+            gevent.sleep(every)
+            try:
+                sock.sendall(drip[i:i + 1])
+            except OSError:
+                return
+
+    dripper = gevent.spawn(drip_bytes)
+    sock.settimeout(limit)
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    except (socket.timeout, OSError):
+        pass
+    took = time.monotonic() - started
+    dripper.kill()
+    sock.close()
+    return answer, took
+
+
+@pytest.mark.parametrize("head,drip", [
+    (b"GET /socket.io/xhr-polling//1 HTTP/1.1\r\n", b"X-Slow: " + b"a" * 40),         # headers trickle
+    (b"GET /socket.io/xhr-polling//", b"1" * 40),                                    # the request line trickles
+])
+def test_a_head_that_trickles_in_is_cut_at_the_deadline(serve, head, drip):
+    served = serve(handshake_timeout=0.5)
+    answer, took = trickle(served.port, head, drip)
+    assert took < 2.0, "held %.1f s: the deadline is per read, not for the whole head" % took
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400 ")
+    assert served.http().request("GET", "/plain").status == 200  # a prompt client is served
+
+
+def test_a_body_that_stops_half_way_gets_408_at_the_deadline(serve):
+    served = serve(handshake_timeout=0.5, origins="*:*")
+    sid = handshake(served.http())
+    body = b"data=" + encode_message("x" * 50).encode()
+    head = ("POST /socket.io/xhr-polling/%s/send HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n\r\n" % (sid, len(body))).encode()
+    answer, took = trickle(served.port, head + body[:10], body[10:], every=0.3)
+    assert took < 2.0
+    assert answer.startswith(b"HTTP/1.1 408 ") and b"request body not complete in time" in answer
+
+
+def test_a_prompt_keep_alive_client_is_never_cut(serve):
+    served = serve(handshake_timeout=0.5, origins="*:*")
+    conn = served.http()
+    for _ in range(3):  # idle between requests for less than the deadline, many times over
+        handshake(conn)
+        gevent.sleep(0.3)
+    assert handshake(conn)
