@@ -21,7 +21,7 @@ from ..protocol.routing import Route
 from ..transports import htmlfile, server_events, xhr_multipart
 from ..transports.common import Headers, cors_headers
 from . import polling, responses
-from .peer import HeldRequest
+from .peer import HeldRequest, socket_of
 from .sessions import LiveSession, SessionTable
 
 
@@ -59,6 +59,8 @@ def _stream(session: LiveSession, connection: StreamConnection, prelude: bytes, 
         while session.is_attached(connection) and not connection.ended:
             if not session.has_queued() and connection.frames is None:
                 connection.wait()
+                if not session.has_queued() and connection.frames is None and connection.hung_up():
+                    break  # woken by the client closing its end: noticed now, as a held poll does
                 continue
             if connection.hung_up():
                 break  # keep the queue for the client's next request
@@ -111,5 +113,11 @@ def handle(
     if session.failure is not None:
         return responses.error(start_response, 400, session.failure, cors)
     connection.watch_peer()
+    sock = socket_of(environ)
+    if sock is not None:
+        # Every write of this response must finish within write_timeout: a
+        # client that stops reading is cut (its session then waits for it
+        # as for any lost connection) instead of holding a greenlet and an fd.
+        sock.settimeout(sessions.options.write_timeout)
     start_response(responses.status_line(200), headers + cors)
     return _stream(session, connection, prelude, envelope, first, sessions.options.stream_limit)

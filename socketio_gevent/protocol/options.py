@@ -77,6 +77,9 @@ class Options:
     max_queue_messages: int = 10000
     max_queue_bytes: int = 16 * 1024 * 1024
     handshake_timeout: float = 10.0
+    #: Seconds one write to a streaming client may take; a client that stops
+    #: reading is cut (its session waits for it as for any lost connection).
+    write_timeout: float = 10.0
     #: Live sessions this process keeps at most; a new one past it gets 503
     #: with Retry-After (one client cannot fill memory with sessions).
     max_sessions: int = 20000
@@ -123,6 +126,9 @@ class Options:
                      "max_payload_messages"):
             if name in kwargs and (not isinstance(kwargs[name], int) or kwargs[name] <= 0):
                 raise ValueError("%s must be a positive int" % name)
+        write_timeout = kwargs.get("write_timeout", cls.write_timeout)
+        if isinstance(write_timeout, bool) or not isinstance(write_timeout, (int, float)) or write_timeout <= 0:
+            raise ValueError("write_timeout must be a positive number of seconds")
         coalesce = kwargs.get("poll_coalesce", cls.poll_coalesce)
         if isinstance(coalesce, bool) or not isinstance(coalesce, (int, float)) or not 0 <= coalesce <= 1:
             raise ValueError("poll_coalesce must be a number of seconds from 0 to 1")

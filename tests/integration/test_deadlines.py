@@ -76,3 +76,47 @@ def test_a_prompt_keep_alive_client_is_never_cut(serve):
         handshake(conn)
         gevent.sleep(0.3)
     assert handshake(conn)
+
+
+def open_stream(port: int, rcvbuf: int = 0):  # type: ignore[no-untyped-def]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(b"GET /socket.io/xhr-multipart HTTP/1.1\r\nHost: x\r\n\r\n")
+    seen = b""
+    with gevent.Timeout(5):
+        while b"3:24:" not in seen:
+            seen += sock.recv(4096)
+    sid = seen.split(b"3:24:", 1)[1][:24].decode()
+    return sock, sid
+
+
+def test_a_stream_whose_client_closed_is_noticed_at_once(serve):
+    served = serve(origins="*:*")
+    sock, sid = open_stream(served.port)
+    session = served.sessions.find(sid)
+    assert session is not None and session.machine.connection is not None
+    sock.close()
+    started = time.monotonic()
+    with gevent.Timeout(3):  # the heartbeat comes after 10 s: this is the peer watch
+        while session.machine.connection is not None:
+            gevent.sleep(0.01)
+    assert time.monotonic() - started < 1.0
+    assert served.sessions.find(sid) is not None  # the session waits for its client, as after any cut
+
+
+def test_a_stream_reader_that_stops_reading_is_cut_at_the_write_deadline(serve):
+    served = serve(origins="*:*", write_timeout=0.5, stream_limit=1 << 30, max_queue_bytes=1 << 30)
+    sock, sid = open_stream(served.port, rcvbuf=4096)  # and never read again
+    session = served.sessions.find(sid)
+    client = served.listener.clients[sid]
+    started = time.monotonic()
+    with gevent.Timeout(10):
+        while session.machine.connection is not None:
+            client.send("x" * 65536)  # fills the socket buffers, then a write blocks
+            gevent.sleep(0.05)
+    assert time.monotonic() - started < 5.0
+    other = served.http()  # the server kept serving everyone else meanwhile
+    assert handshake(other)
+    sock.close()
