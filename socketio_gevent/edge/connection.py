@@ -298,6 +298,7 @@ class WebSocketConnection:
         buffer = per_hub(ReceiveBuffer)
         hub = gevent.get_hub()
         readable = hub.loop.io(self.sock.fileno(), 1)  # one watcher, started per wait
+        reads = 0
         try:
             while True:
                 events = self.read_events(buffer)
@@ -307,10 +308,20 @@ class WebSocketConnection:
                 for event in events:
                     got = True
                     yield event
-                if not got and self.state is not _CLOSED:
+                reads += 1
+                # Nothing read: wait for more. Else, after FAIR_READS reads in a
+                # row, wait anyway (the socket is readable, so this returns on
+                # the loop's next turn): a peer that floods must not keep every
+                # other greenlet of the process from running.
+                if (not got or reads >= FAIR_READS) and self.state is not _CLOSED:
+                    reads = 0
                     hub.wait(readable)
         finally:
             close_watcher(readable)
+
+
+#: Reads one blocking WebSocket reader makes before it lets the loop turn.
+FAIR_READS = 4
 
 
 def take_socket(environ: Dict[str, Any]) -> "tuple[_stdsocket.socket, bytes]":

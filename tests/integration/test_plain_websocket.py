@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Callable, List
 
+import pytest
+
 import gevent
 from gevent import socket
 from gevent.pywsgi import WSGIHandler, WSGIServer
@@ -109,3 +111,68 @@ def test_our_websocket_runs_under_plain_pywsgi_handler(serve):
     client.disconnect()
     listener.close()
     server.stop()
+
+
+FLOODER = r"""
+import base64, os, socket, struct, sys, threading, time
+port, seconds, kind = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+sock = socket.create_connection(("127.0.0.1", port))
+key = base64.b64encode(os.urandom(16)).decode()
+sock.sendall(("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    head += sock.recv(4096)
+def frame(opcode, payload, fin=True):
+    mask = b"\x01\x02\x03\x04"
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([(0x80 if fin else 0) | opcode, 0x80 | len(payload)]) + mask + body
+if kind == "echo":
+    chunk = frame(1, b"flood") * 4000
+else:  # a message that never ends: one text fragment, then empty continuations
+    chunk = frame(0, b"", fin=False) * 8000
+    sock.sendall(frame(1, b"x", fin=False))
+print("ready", flush=True)
+def drain():
+    try:
+        while sock.recv(65536):
+            pass
+    except OSError:
+        pass
+threading.Thread(target=drain, daemon=True).start()
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    try:
+        sock.sendall(chunk)
+    except OSError:
+        break
+"""
+
+
+@pytest.mark.parametrize("kind", ["echo", "continuations"])
+def test_a_flooding_client_slows_itself_not_the_others(serve, kind):
+    """Another client's round trip on the same plain route stays short while
+    one client floods echo messages or empty continuation frames."""
+    import subprocess
+    import sys
+    import time
+
+    served = serve(echo_app)
+    canary = RawWS(served.port, "/echo", "rfc6455-13")
+    flooder = subprocess.Popen([sys.executable, "-c", FLOODER, str(served.port), "3", kind],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert flooder.stdout is not None
+        gevent.get_hub().threadpool.apply(flooder.stdout.readline)  # "ready", without blocking the loop
+        worst = 0.0
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            canary.send_text("ping")
+            assert canary.next_message(timeout=10) == "ping"
+            worst = max(worst, time.monotonic() - started)
+            gevent.sleep(0.05)
+        assert worst < 1.0, "the canary waited %.2f s" % worst
+    finally:
+        flooder.kill()
+        flooder.wait()
