@@ -167,13 +167,18 @@ def _bits(value: Optional[str]) -> int:
     return _BITS[value]
 
 
-def _accept(params: Params) -> Tuple[str, DeflateParams]:
+def _accept(params: Params, takeover: bool = False) -> Tuple[str, DeflateParams]:
     """Turn one offer into our answer (RFC 7692 §7.1); ``ValueError`` if the
-    offer is not acceptable. We never ask for more than the client offered:
-    the server keeps context and a 15-bit window unless told otherwise."""
+    offer is not acceptable. No context takeover either way; window bits as
+    the client offered (15 unless told otherwise)."""
     answer = [EXTENSION]
-    server_nct = _flag(params, _SERVER_NCT)
-    client_nct = _flag(params, _CLIENT_NCT)
+    # Unless asked to keep them (``takeover``), neither side keeps a deflate
+    # context between messages, whatever the offer says (RFC 7692 §7.1.1: a server may answer both parameters
+    # unasked): an idle connection then holds no zlib state (94 KiB with
+    # context, the peer choosing), at the price of compressing each message
+    # on its own (docs/protocol.rst §4.3 gives the ratio).
+    server_nct = _flag(params, _SERVER_NCT) or not takeover
+    client_nct = _flag(params, _CLIENT_NCT) or not takeover
     server_bits = client_bits = 15
     if _SERVER_BITS in params:
         server_bits = _bits(params[_SERVER_BITS])
@@ -192,8 +197,12 @@ def _accept(params: Params) -> Tuple[str, DeflateParams]:
     return "; ".join(answer), DeflateParams(server_nct, client_nct, server_bits, client_bits)
 
 
-def negotiate(offer_header: str) -> Optional[Tuple[str, DeflateParams]]:
+def negotiate(offer_header: str, takeover: bool = False) -> Optional[Tuple[str, DeflateParams]]:
     """Server side: accept the first acceptable offer, or ``None``.
+
+    ``takeover``: keep deflate contexts between messages where the offer
+    allows (better ratio on small repetitive messages, ~100 KiB per idle
+    connection); by default neither side keeps one.
 
     >>> negotiate("x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=10")[0]
     'permessage-deflate; server_max_window_bits=10'
@@ -202,7 +211,7 @@ def negotiate(offer_header: str) -> Optional[Tuple[str, DeflateParams]]:
         if name != EXTENSION:
             continue
         try:
-            return _accept(_params(raw))
+            return _accept(_params(raw), takeover)
         except ValueError:
             continue  # RFC 7692 §5: try the client's next offer
     return None

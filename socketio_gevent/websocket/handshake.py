@@ -135,7 +135,7 @@ def _header(environ: Mapping[str, object], name: str) -> Optional[str]:
     return value.strip() if isinstance(value, str) else None
 
 
-def negotiate(environ: Mapping[str, object], deflate: bool = True) -> Union[Accept, Refuse]:
+def negotiate(environ: Mapping[str, object], deflate: Union[bool, str] = True) -> Union[Accept, Refuse]:
     """Choose the dialect for an upgrade request (precedence: module docstring)."""
     if environ.get("REQUEST_METHOD") != "GET":
         return Refuse(405, "WebSocket upgrades use GET", [("Allow", "GET")])
@@ -156,7 +156,7 @@ def negotiate(environ: Mapping[str, object], deflate: bool = True) -> Union[Acce
     return _hixie75(environ)
 
 
-def _rfc6455(environ: Mapping[str, object], deflate: bool) -> Union[Accept, Refuse]:
+def _rfc6455(environ: Mapping[str, object], deflate: Union[bool, str]) -> Union[Accept, Refuse]:
     key = _header(environ, "HTTP_SEC_WEBSOCKET_KEY")
     if not key:
         return Refuse(400, "missing Sec-WebSocket-Key")
@@ -176,7 +176,7 @@ def _rfc6455(environ: Mapping[str, object], deflate: bool) -> Union[Accept, Refu
     if deflate and offer:
         from .deflate import negotiate as negotiate_deflate
 
-        agreed = negotiate_deflate(offer)
+        agreed = negotiate_deflate(offer, takeover=deflate == "context")
         if agreed is not None:
             value, params = agreed
             headers.append(("Sec-WebSocket-Extensions", value))
@@ -274,12 +274,19 @@ def _location(environ: Mapping[str, object]) -> str:
     return url
 
 
+#: Outbound messages shorter than this go uncompressed (RFC 7692 allows it per message).
+DEFLATE_MIN_SIZE = 256
+
+
 def make_codec(accept: Accept, max_message_size: int) -> Codec:
     """The frame codec for an accepted handshake."""
     if accept.dialect == RFC6455:
         from .rfc6455 import RFC6455Codec
 
-        return RFC6455Codec(max_message_size, deflate=accept.deflate)
+        # Without context takeover a small message gains nothing from deflate
+        # and a fresh compressor costs more than it saves: it goes as it is.
+        lean = accept.deflate is not None and accept.deflate.server_no_context_takeover
+        return RFC6455Codec(max_message_size, deflate=accept.deflate, deflate_min_size=DEFLATE_MIN_SIZE if lean else 0)
     if accept.dialect == HYBI03:
         return Hybi03Codec(max_message_size)
     if accept.dialect == HIXIE76:

@@ -8,6 +8,8 @@ and the offers Autobahn's cases 12.* and 13.* send.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import tracemalloc
 import zlib
 from typing import List, Optional
@@ -290,15 +292,26 @@ NEGOTIATE = [
 ]
 
 
+def without_takeover(response: str, params: DeflateParams) -> "tuple[str, DeflateParams]":
+    """What the server answers: the table's agreement, plus no context takeover
+    either way, which it always asks for (RFC 7692 §7.1.1, answered unasked)."""
+    rest = [part for part in response.split("; ")[1:]
+            if part not in ("server_no_context_takeover", "client_no_context_takeover")]
+    answer = "; ".join(["permessage-deflate", "server_no_context_takeover", "client_no_context_takeover"] + rest)
+    return answer, dataclasses.replace(params, server_no_context_takeover=True, client_no_context_takeover=True)
+
+
 @pytest.mark.parametrize("offer,response,params", NEGOTIATE)
 def test_negotiate(offer: str, response: Optional[str], params: Optional[DeflateParams]) -> None:
     result = negotiate(offer)
     if response is None:
         assert result is None
     else:
-        assert result == (response, params)
+        assert params is not None
+        expected = without_takeover(response, params)
+        assert result == expected
         # the client reads our answer back to the same parameters
-        assert parse_response(response) == params
+        assert parse_response(expected[0]) == expected[1]
 
 
 # What Autobahn's cases 12.* and 13.* offer (autobahn's PerMessageDeflateOffer
@@ -326,6 +339,7 @@ AUTOBAHN = [
 @pytest.mark.parametrize("offer,params", AUTOBAHN)
 def test_autobahn_offers(offer: str, params: DeflateParams) -> None:
     result = negotiate(offer)
+    params = dataclasses.replace(params, server_no_context_takeover=True, client_no_context_takeover=True)
     assert result is not None and result[1] == params
     agreed = parse_response(result[0])
     assert agreed == params
@@ -339,7 +353,8 @@ def test_autobahn_offers(offer: str, params: DeflateParams) -> None:
 
 def test_client_offer_and_parse_response() -> None:
     assert client_offer() == "permessage-deflate; client_max_window_bits"
-    assert negotiate(client_offer()) == ("permessage-deflate", DeflateParams())
+    assert negotiate(client_offer()) == ("permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+                                         DeflateParams(True, True))
     assert parse_response("permessage-deflate; client_max_window_bits=8; server_no_context_takeover") == \
         DeflateParams(server_no_context_takeover=True, client_max_window_bits=8)
 
@@ -358,3 +373,29 @@ def test_client_offer_and_parse_response() -> None:
 def test_parse_response_rejects(header: str) -> None:
     with pytest.raises(ValueError):
         parse_response(header)
+
+
+@pytest.mark.parametrize("offer,response,params", NEGOTIATE)
+def test_negotiate_keeping_context_answers_what_was_offered(offer: str, response: Optional[str],
+                                                            params: Optional[DeflateParams]) -> None:
+    """websocket_deflate="context": the RFC's defaults, takeover where the offer allows."""
+    result = negotiate(offer, takeover=True)
+    assert result == (None if response is None else (response, params))
+
+
+def test_by_default_an_idle_connection_holds_no_zlib_state() -> None:
+    from socketio_gevent.websocket.handshake import DEFLATE_MIN_SIZE
+
+    for takeover, held in ((False, False), (True, True)):
+        answer, params = negotiate("permessage-deflate; client_max_window_bits", takeover=takeover) or ("", None)
+        agreed = parse_response(answer)
+        lean = params.server_no_context_takeover
+        server = RFC6455Codec(deflate=params, deflate_min_size=DEFLATE_MIN_SIZE if lean else 0)
+        client = RFC6455Codec(client=True, deflate=agreed, deflate_min_size=0)  # compresses everything
+        text = "x" * 1000
+        assert decode(server, client.send_text(text)) == [Text(text)]
+        assert decode(client, server.send_text(text)) == [Text(text)]
+        state = server._deflate
+        assert (state._compressor is not None, state._decompressor is not None) == (held, held)
+        if lean:  # and a small message goes uncompressed: no compressor made for it
+            assert server.send_text("2:1:1,")[0] & 0x40 == 0

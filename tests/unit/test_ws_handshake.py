@@ -370,7 +370,7 @@ def test_deflate_wiring(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: List[str] = []
     params = DeflateParams(client_max_window_bits=9)
 
-    def fake(offer: str) -> Tuple[str, DeflateParams]:
+    def fake(offer: str, takeover: bool = False) -> Tuple[str, DeflateParams]:
         seen.append(offer)
         return "permessage-deflate; answer", params
 
