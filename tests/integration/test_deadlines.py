@@ -85,10 +85,11 @@ def open_stream(port: int, rcvbuf: int = 0):  # type: ignore[no-untyped-def]
     sock.connect(("127.0.0.1", port))
     sock.sendall(b"GET /socket.io/xhr-multipart HTTP/1.1\r\nHost: x\r\n\r\n")
     seen = b""
-    with gevent.Timeout(5):
-        while b"3:24:" not in seen:
+    with gevent.Timeout(5):  # the sid frame in the body (a Date header may hold "03:24:" too)
+        while b"\r\n\r\n" not in seen or b"3:24:" not in seen.split(b"\r\n\r\n", 1)[1]:
             seen += sock.recv(4096)
-    sid = seen.split(b"3:24:", 1)[1][:24].decode()
+    body = seen.split(b"\r\n\r\n", 1)[1]
+    sid = body.split(b"3:24:", 1)[1][:24].decode()
     return sock, sid
 
 
