@@ -25,6 +25,9 @@ from typing import Callable, Iterator, List, Optional, Tuple
 
 MAX_LINE = 65536
 MAX_HEADERS = 100
+#: The whole header block: one request may hold no more than this (64 KiB,
+#: h11's and nginx's order of magnitude), however it is split into lines.
+MAX_HEAD = 65536
 
 Pairs = List[Tuple[str, str]]
 
@@ -75,10 +78,14 @@ class RequestHeaders:
         """Read header lines up to the empty line that ends them."""
         pairs: Pairs = []
         status = ""
+        left = MAX_HEAD
         for _ in range(MAX_HEADERS + 1):
-            raw = readline(MAX_LINE + 1)
+            raw = readline(min(MAX_LINE, left) + 1)
             if len(raw) > MAX_LINE:
                 return cls(pairs, "Line too long")
+            left -= len(raw)
+            if left < 0:  # refused at once: the rest of the block is never read or held
+                return cls(pairs, "Request headers over %d bytes" % MAX_HEAD)
             if raw in (b"\r\n", b"\n"):
                 return cls(pairs, status or _framing_problem(pairs))
             if not raw.endswith(b"\n"):  # the connection ended inside the header block

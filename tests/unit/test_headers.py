@@ -94,3 +94,13 @@ def test_a_block_cut_short_by_the_end_of_the_connection_is_refused():
     for cut in (b"Host: x\r\nContent-Length: ", b"Host: x\r\n", b""):
         headers = read(cut)
         assert headers.status == "Connection closed before the end of the headers", cut
+
+
+def test_the_whole_header_block_is_bounded_not_just_each_line():
+    from socketio_gevent.protocol.request_headers import MAX_HEAD
+
+    line = b"X-Big: " + b"a" * 16000 + b"\r\n"
+    fits = line * (MAX_HEAD // len(line)) + b"\r\n"
+    assert read(fits).status == ""
+    over = line * (MAX_HEAD // len(line) + 1) + b"\r\n"
+    assert read(over).status == "Request headers over %d bytes" % MAX_HEAD
