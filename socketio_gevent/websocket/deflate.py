@@ -272,7 +272,15 @@ class PerMessageDeflate:
     def compress(self, data: bytes) -> bytes:
         """One whole message -> the payload of its (first) frame."""
         compressor = self._compressor
-        if compressor is None:
+        if compressor is None and self._out_reset:
+            # No context to keep: a window and hash sized to this message (a
+            # full 15-bit context costs ~30 us to set up, one sized to a short
+            # message ~2 us; a smaller window than agreed is always allowed).
+            size = len(data)
+            wbits = -min(-self._out_wbits, max(9, size.bit_length()))
+            compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, wbits,
+                                          1 if size < 1024 else 8)
+        elif compressor is None:
             compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, self._out_wbits)
         out = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
         self._compressor = None if self._out_reset else compressor

@@ -274,19 +274,12 @@ def _location(environ: Mapping[str, object]) -> str:
     return url
 
 
-#: Outbound messages shorter than this go uncompressed (RFC 7692 allows it per message).
-DEFLATE_MIN_SIZE = 256
-
-
 def make_codec(accept: Accept, max_message_size: int) -> Codec:
     """The frame codec for an accepted handshake."""
     if accept.dialect == RFC6455:
         from .rfc6455 import RFC6455Codec
 
-        # Without context takeover a small message gains nothing from deflate
-        # and a fresh compressor costs more than it saves: it goes as it is.
-        lean = accept.deflate is not None and accept.deflate.server_no_context_takeover
-        return RFC6455Codec(max_message_size, deflate=accept.deflate, deflate_min_size=DEFLATE_MIN_SIZE if lean else 0)
+        return RFC6455Codec(max_message_size, deflate=accept.deflate)
     if accept.dialect == HYBI03:
         return Hybi03Codec(max_message_size)
     if accept.dialect == HIXIE76:
