@@ -24,6 +24,9 @@ import time
 from typing import Callable, Dict, List, Tuple
 from urllib.parse import quote
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib.harness import rss_kib  # noqa: E402
+
 SERVER = r"""
 import sys
 from gevent.pywsgi import WSGIServer
@@ -167,11 +170,7 @@ class Canary(threading.Thread):
 
 
 def rss_mb(pid: int) -> float:
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return rss_kib(pid) / 1024
 
 
 def fds(pid: int) -> int:

@@ -24,7 +24,9 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 
+from benchlib.harness import rss_kib  # noqa: E402
 from socketio_gevent.protocol.framing import encode_message  # noqa: E402
 from socketio_gevent.websocket import deflate  # noqa: E402
 from socketio_gevent.websocket.rfc6455 import RFC6455Codec  # noqa: E402
@@ -41,14 +43,6 @@ server.start()
 print(server.server_port, flush=True)
 server.serve_forever()
 """
-
-
-def rss_kib(pid: int) -> int:
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def open_client(port: int, use_deflate: bool):  # type: ignore[no-untyped-def]
