@@ -16,7 +16,6 @@ import argparse
 import base64
 import os
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -26,6 +25,11 @@ from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib.harness import rss_kib  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from socketio_gevent.websocket.rfc6455 import RFC6455Codec  # noqa: E402
+
+_CLIENT = RFC6455Codec(client=True)
 
 SERVER = r"""
 import sys
@@ -54,17 +58,9 @@ def frame(text: str) -> str:
     return "1:%d::%s," % (len(text) + 1, text)
 
 
-def mask(payload: bytes, opcode: int = 1, fin: bool = True) -> bytes:
-    key = os.urandom(4)
-    n = len(payload)
-    head = bytes([(0x80 if fin else 0) | opcode])
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 65536:
-        head += bytes([0x80 | 126]) + struct.pack(">H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack(">Q", n)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+def ws_text(text: str) -> bytes:
+    """One masked client text frame, by the project's own RFC 6455 codec."""
+    return _CLIENT.send_text(text)
 
 
 def ws_open(port: int, path: str = "/socket.io/websocket") -> socket.socket:
@@ -148,7 +144,7 @@ class Canary(threading.Thread):
             token = "echo:%d" % n
             started = time.monotonic()
             try:
-                self.sock.sendall(mask(frame(token).encode()))
+                self.sock.sendall(ws_text(frame(token)))
                 self._read_until(frame(token).encode())
             except OSError:  # cut: say so in the table, and come back as a new client
                 self.failures += 1
@@ -227,7 +223,7 @@ def slow_body(port: int, seconds: float) -> str:
 
 def echo_flood(port: int, seconds: float) -> str:
     s = ws_open(port)
-    chunk = b"".join(mask(frame("flood %d" % i).encode()) for i in range(2000))
+    chunk = b"".join(ws_text(frame("flood %d" % i)) for i in range(2000))
     drain = threading.Thread(target=lambda: _drain(s), daemon=True)
     drain.start()
     end = time.monotonic() + seconds
@@ -273,7 +269,7 @@ def stuck_readers(port: int, seconds: float) -> str:
     time.sleep(0.5)
     trigger = ws_open(port)
     for _ in range(40):
-        trigger.sendall(mask(frame("big").encode()))
+        trigger.sendall(ws_text(frame("big")))
     end = time.monotonic() + seconds
     closed = 0
     while time.monotonic() < end:

@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .api.clients import Client
 from .api.listener import Listener
-from .protocol.events import encode_event, read_answer, read_event
+from .protocol.events import encode_answer, encode_event, read_answer, read_event
 from .protocol.framing import decode_body, decode_payload
 from .protocol.outbox import Annotations, BinaryMessage, FrameCache, Item, encode_item
 
@@ -161,7 +161,7 @@ class TestClient:
             if event is not None:
                 self._events.append((event.name, event.args))
                 if event.callback is not None:  # like a browser with no handler: answer []
-                    answer_item = encode_item([], {"ca": str(event.callback)})
+                    answer_item = encode_answer(event.callback, [])
                     if self._opening:
                         self._held.append(answer_item)
                     else:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Set, Union
 
-from ..protocol.events import Event, encode_answer, encode_event, read_answer, read_event
+from ..protocol.events import Event, encode_event, encode_result, read_answer, read_event
 from ..protocol.options import Options
 from ..protocol.origins import OriginPolicy
 from ..protocol.outbox import Annotations, FrameCache, encode_item
-from .backends.base import Backend, Broadcast
+from .backends.base import Backend, Broadcast, except_set
 from .backends.memory import InProcessBackend
 from .clients import Client, SessionHandle
 from .rooms import RoomTarget, room_name as _room_name
@@ -48,14 +48,6 @@ _NOT_ON_LISTENER = {
     "reconnect": "reconnect is fired by the clients' libraries when they open a new session",
     "error": "handler errors go to the listener's log",
 }
-
-
-def _except_set(except_: Union[str, Iterable[str], None]) -> FrozenSet[str]:
-    if except_ is None:
-        return frozenset()
-    if isinstance(except_, str):
-        return frozenset((except_,))
-    return frozenset(except_)
 
 
 class Listener(EventEmitter):
@@ -121,10 +113,10 @@ class Listener(EventEmitter):
             if client is None:
                 raise ValueError("a callback needs one recipient: pass to=<session id> of a connected "
                                  "client, or call client.emit(..., callback=fn)")
-            if client.session_id not in _except_set(except_):
+            if client.session_id not in except_set(except_):
                 client.emit(event, *args, callback=callback)
             return
-        self.backend.publish(Broadcast(encode_event(event, args), _except_set(except_),
+        self.backend.publish(Broadcast(encode_event(event, args), except_set(except_),
                                        None if to is None else _room_name(to)))
 
     def broadcast(
@@ -136,7 +128,7 @@ class Listener(EventEmitter):
     ) -> None:
         """Send ``message`` to every client (or every member of ``room``) but
         those in ``except_`` (session ids)."""
-        self.backend.publish(Broadcast(encode_item(message, annotations), _except_set(except_), room))
+        self.backend.publish(Broadcast(encode_item(message, annotations), except_set(except_), room))
 
     def to(self, room: str) -> RoomTarget:
         """Address the members of ``room``, or the client whose session id it is:
@@ -253,11 +245,9 @@ class Listener(EventEmitter):
             result = client.fire(realm + "\n" + event.name, *event.args)
         if event.callback is None:
             return
-        try:
-            answer = encode_answer(event.callback, [] if result is None else [result])
-        except (TypeError, ValueError) as exc:
-            self.log.error("answer to %r is not JSON (%s): answered with no value", event.name, exc)
-            answer = encode_answer(event.callback, [])
+        answer, error = encode_result(event.callback, result)
+        if error is not None:
+            self.log.error("answer to %r is not JSON (%s): answered with no value", event.name, error)
         client.session.send(answer)
 
     def session_closed(self, client: Client, reason: str) -> None:

@@ -14,11 +14,11 @@ Example::
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Union
 
 from ..protocol.events import check_name, encode_event
 from ..protocol.outbox import Annotations
-from .backends.base import Broadcast
+from .backends.base import Broadcast, except_set
 from .clients import Client
 from .emitter import EventEmitter
 
@@ -26,12 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .listener import Listener
 
 __all__ = ["Realm", "RealmClient"]
-
-
-def _except(except_: Union[str, Iterable[str], None]) -> FrozenSet[str]:
-    if except_ is None:
-        return frozenset()
-    return frozenset((except_,)) if isinstance(except_, str) else frozenset(except_)
 
 
 def with_realm(annotations: Annotations, name: str) -> Dict[str, Optional[str]]:
@@ -59,7 +53,7 @@ class Realm(EventEmitter):
     def emit(self, event: str, *args: Any, except_: Union[str, Iterable[str], None] = None) -> None:
         """Send the named event to every client, in this realm (annotated ``r``)."""
         self.listener.backend.publish(Broadcast(
-            encode_event(event, args, None, {"r": self.name}), _except(except_)))
+            encode_event(event, args, None, {"r": self.name}), except_set(except_)))
 
 
 class RealmClient:

@@ -33,7 +33,7 @@ from ..api.emitter import EventEmitter
 from ..protocol.acks import (ACK, ACK_DELAY, ACK_EVERY, SEQ, Incoming, Outgoing, ack_frame, is_message,
                              parse_count, seq_frame)
 from ..protocol.errors import ProtocolError
-from ..protocol.events import Callbacks, check_name, encode_answer, encode_event, read_answer, read_event
+from ..protocol.events import Callbacks, check_name, encode_event, encode_result, read_answer, read_event
 from ..protocol.framing import (DISCONNECT, DISCONNECT_FRAME, HEARTBEAT, MESSAGE, SESSION_ID, Frame,
                                 decode_body, decode_payload, encode_frame)
 from ..protocol.outbox import Item, encode_item
@@ -359,11 +359,9 @@ class SocketClient(EventEmitter):
             self.log.exception("callback for answer %d raised", number)
 
     def _answer(self, name: str, number: int, result: Any) -> None:
-        try:
-            frame = encode_answer(number, [] if result is None else [result])
-        except (TypeError, ValueError) as exc:
-            self.log.error("answer to %r is not JSON (%s): answered with no value", name, exc)
-            frame = encode_answer(number, [])
+        frame, error = encode_result(number, result)
+        if error is not None:
+            self.log.error("answer to %r is not JSON (%s): answered with no value", name, error)
         self._queue(frame)
 
     # -- named events --------------------------------------------------------

@@ -126,16 +126,14 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         self.socket.settimeout(self.handshake_timeout)  # an idle keep-alive connection waits this long
         if self.rfile.peek(1)[:1] == b"<":
             return self._answer_policy_request()
-        self._start_head_deadline()
+        self._start_head_deadline()  # cancelled by read_request, or by handle_one_request on any other way out
         try:
             line: str = super().read_requestline()
         except _HeadDeadline:
-            self._cancel_head_deadline()
             self.log_error("request line not complete within handshake_timeout (%s s): closed",
                            self.handshake_timeout)
             return ""  # closed: a request line that trickles in holds nothing for long
         if not line or not line.endswith("\n"):
-            self._cancel_head_deadline()
             return ""  # the connection ended inside the request line: there is no request
         return line
 
@@ -161,11 +159,11 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         ``handshake_timeout``: each read's socket timeout alone would let one
         byte every few seconds hold the connection for ever. One timer per
         connection, restarted per request."""
-        timeout = self.handshake_timeout
-        if timeout is None:
-            return
         deadline = self._head_deadline
-        if deadline is None or deadline.seconds != timeout:
+        if deadline is None:
+            timeout = self.handshake_timeout
+            if timeout is None:
+                return
             deadline = self._head_deadline = gevent.Timeout(timeout, _HeadDeadline)
         deadline.start()
 

@@ -14,7 +14,6 @@ Example::
 """
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Optional, Type
 
 from ..protocol import routing
@@ -23,6 +22,7 @@ from ..transports.common import control_character_in, preflight_headers
 from . import client_script, plain_websocket, polling, responses, streaming, websocket
 from .handler import SocketIOHandler
 from .sessions import SessionTable
+from .throttle import Throttled
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..api.listener import Listener
@@ -50,8 +50,7 @@ class SocketIOMiddleware:
         listener.on("close", self.sessions.close)
         #: The pywsgi handler class to serve this middleware with.
         self.handler_class: Type[SocketIOHandler] = SocketIOHandler.bound(listener)
-        self._newer_clients = 0
-        self._newer_logged_at = -60.0
+        self._newer_clients = Throttled()
 
     def __call__(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
         listener = self.listener
@@ -93,14 +92,12 @@ class SocketIOMiddleware:
     def _newer_client(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
         """socket.io-client 1.x and later (Engine.IO, ``EIO=`` in the query): say
         which protocol this is, instead of a 404 page or a 101 it cannot read."""
-        now = time.monotonic()
-        self._newer_clients += 1
-        if now >= self._newer_logged_at + 60.0:
+        count = self._newer_clients.note()
+        if count:
             self.listener.log.warning(
                 "refused %d request(s) from a newer Socket.IO client (%s?%s): this server speaks the "
-                "2010 protocol; serve /%s/socket.io.js to browsers", self._newer_clients,
+                "2010 protocol; serve /%s/socket.io.js to browsers", count,
                 environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")[:80], self.listener.options.resource)
-            self._newer_logged_at, self._newer_clients = now, 0
         return responses.error(start_response, 400, NEWER_CLIENT % self.listener.options.resource)
 
     def _plain_websocket(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:

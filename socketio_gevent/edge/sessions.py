@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional, Protocol
 
-import time
-
 import gevent
 from gevent.lock import Semaphore
 
@@ -28,6 +26,7 @@ from ..protocol.outbox import FrameCache, Item
 from ..protocol.session import (Closed, EndConnection, Finished, Inbound, Log, Opened,
                                 CLOSED, DIRECT, OPEN, WAKE, SendFrame, Session, SetTimer, State,
                                 Wake, new_sid)
+from .throttle import Throttled
 from .loop import Timer, call_later, now
 
 __all__ = ["Connection", "Application", "LiveSession", "SessionTable"]
@@ -270,19 +269,15 @@ class SessionTable:
         self.options = options
         self.log = log
         self.sessions: Dict[str, LiveSession] = {}
-        self._refused = 0
-        self._refused_logged_at = -60.0
+        self._refused = Throttled()
 
     def admit(self) -> bool:
         """Room for one more session? When not, say so in the log (once a minute)."""
         if len(self.sessions) < self.options.max_sessions:
             return True
-        self._refused += 1
-        now = time.monotonic()
-        if now >= self._refused_logged_at + 60.0:
-            self.log.warning("refused %d new session(s): max_sessions (%d) are live",
-                             self._refused, self.options.max_sessions)
-            self._refused, self._refused_logged_at = 0, now
+        count = self._refused.note()
+        if count:
+            self.log.warning("refused %d new session(s): max_sessions (%d) are live", count, self.options.max_sessions)
         return False
 
     def create(self, transport: str, environ: Dict[str, Any], acks: bool = False) -> LiveSession:

@@ -58,12 +58,9 @@ def _stream(session: LiveSession, connection: StreamConnection, prelude: bytes, 
             session.open()  # ``connection`` fires after the 3: frame is written
         while session.is_attached(connection) and not connection.ended:
             if not session.has_queued() and connection.frames is None:
-                connection.wait()
-                if not session.has_queued() and connection.frames is None and connection.hung_up():
-                    break  # woken by the client closing its end: noticed now, as a held poll does
-                continue
+                connection.wait()  # for work, or for the client closing its end (the peer watch)
             if connection.hung_up():
-                break  # keep the queue for the client's next request
+                break  # noticed at once, as a held poll does; the queue waits for the next request
             payload = as_text(session.take(connection)) + connection.take_frames()
             if payload:
                 data = envelope(payload)

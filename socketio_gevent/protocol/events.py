@@ -19,7 +19,8 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tu
 from .framing import encode_message
 from .outbox import Annotations
 
-__all__ = ["BUILTIN", "MAX_CALLBACKS", "Event", "Answer", "encode_event", "encode_answer", "read_event",
+__all__ = ["BUILTIN", "MAX_CALLBACKS", "Event", "Answer", "encode_event", "encode_answer", "encode_result",
+           "read_event",
            "read_answer", "check_name", "Callbacks"]
 
 #: What each built-in name is for, to say so when it is emitted.
@@ -78,6 +79,16 @@ def encode_event(name: str, args: Sequence[Any], callback: Optional[int] = None,
 def encode_answer(callback: int, args: Sequence[Any]) -> str:
     """The answer to event ``callback``: ``1:12:ca:1\\nj\\n:[3],``."""
     return encode_message(list(args), {"ca": str(callback)})
+
+
+def encode_result(callback: int, result: Any) -> Tuple[str, Optional[str]]:
+    """The answer carrying a handler's result (``[result]``; ``[]`` for ``None``),
+    and ``None``; or, when the result cannot travel as JSON, the answer ``[]``
+    (the sender's callback still fires) and why, for the caller's log."""
+    try:
+        return encode_answer(callback, [] if result is None else [result]), None
+    except (TypeError, ValueError) as exc:
+        return encode_answer(callback, []), str(exc)
 
 
 def _callback_id(value: Optional[str]) -> Optional[int]:

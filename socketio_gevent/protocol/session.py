@@ -410,7 +410,7 @@ class Session:
         (Every pushed item is a message, so it is numbered.)
         """
         sent = self.sent
-        if sent is not None:
+        if sent is not None:  # Outgoing.keep, inlined: once per message per recipient
             sent.items.append(item)
             sent.size += len(item)
 

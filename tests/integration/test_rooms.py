@@ -50,6 +50,12 @@ class Room:
         while not got or got[-1] != "done " + what:
             got.append(c.receive(timeout=5)[0])
 
+    def in_red_and_blue(self, a: SocketClient, b: SocketClient) -> "tuple[SocketClient, SocketClient]":
+        """``a`` joins red and blue, ``b`` blue only."""
+        for c, room in ((a, "red"), (a, "blue"), (b, "blue")):
+            self.do(c, "join " + room)
+        return a, b
+
     def server_side(self, c: SocketClient) -> Any:
         return self.listener.clients[c.session_id]
 
@@ -83,10 +89,7 @@ def test_a_room_message_reaches_its_members_only_and_except_works(serve, transpo
 
 def test_membership_is_listed_both_ways_and_a_client_may_be_in_two_rooms(serve):
     room = Room(serve)
-    a, b = room.client("websocket"), room.client("xhr-polling")
-    room.do(a, "join red")
-    room.do(a, "join blue")
-    room.do(b, "join blue")
+    a, b = room.in_red_and_blue(room.client("websocket"), room.client("xhr-polling"))
     assert room.server_side(a).rooms == {"red", "blue"}
     assert room.listener.rooms == {"red": {a.session_id}, "blue": {a.session_id, b.session_id}}
     assert {x.session_id for x in room.listener.clients_in("blue")} == {a.session_id, b.session_id}
@@ -104,10 +107,7 @@ def test_membership_is_listed_both_ways_and_a_client_may_be_in_two_rooms(serve):
 
 def test_a_client_leaves_every_room_when_its_session_ends_and_empty_rooms_go(serve):
     room = Room(serve)
-    a, b = room.client("websocket"), room.client("websocket")
-    room.do(a, "join red")
-    room.do(a, "join blue")
-    room.do(b, "join blue")
+    a, b = room.in_red_and_blue(room.client("websocket"), room.client("websocket"))
     sid = a.session_id
     a.disconnect()
     wait_for(lambda: sid not in room.listener.clients)

@@ -236,17 +236,23 @@ def test_the_16th_ack_goes_out_with_the_answers_to_those_messages():
 
 # -- bad acknowledgements and bounds ---------------------------------------------------
 
-@pytest.mark.parametrize("count,reason", [
-    ("3", "acknowledgement beyond what was sent (3 of 2)"),
-    ("x", "acknowledgement count is not a decimal number: 'x'"),
-])
-def test_a_bad_ack_ends_the_session_with_a_reason(count, reason):
+def two_written() -> "tuple[Session, Conn]":
+    """A WebSocket session that has written two messages, unacknowledged."""
     session = acked_session()
     sock = Conn("socket")
     session.attach(sock, WS, 0.0)
     session.push(m(1))
     session.push(m(2))
     session.take(sock)
+    return session, sock
+
+
+@pytest.mark.parametrize("count,reason", [
+    ("3", "acknowledgement beyond what was sent (3 of 2)"),
+    ("x", "acknowledgement count is not a decimal number: 'x'"),
+])
+def test_a_bad_ack_ends_the_session_with_a_reason(count, reason):
+    session, sock = two_written()
     effects(session)
     list(session.receive([("ack", count, None)], 1.0))
     assert effects(session) == [
@@ -256,12 +262,7 @@ def test_a_bad_ack_ends_the_session_with_a_reason(count, reason):
 
 
 def test_an_ack_that_goes_backwards_on_one_socket_ends_the_session():
-    session = acked_session()
-    sock = Conn("socket")
-    session.attach(sock, WS, 0.0)
-    session.push(m(1))
-    session.push(m(2))
-    session.take(sock)
+    session, _ = two_written()
     list(session.receive([("ack", "2", None), ("ack", "1", None)], 1.0))
     assert session.failure == "acknowledgement went backwards (1 after 2)"
 

@@ -8,7 +8,7 @@ listener, in this process or another, in publish order per publisher.
 from __future__ import annotations
 
 import abc
-from typing import Callable, FrozenSet, NamedTuple, Optional
+from typing import Callable, FrozenSet, Iterable, NamedTuple, Optional, Union
 
 from ...protocol.outbox import Item
 
@@ -25,6 +25,15 @@ class Broadcast(NamedTuple):
 
 
 Deliver = Callable[[Broadcast], None]
+
+
+def except_set(except_: Union[str, Iterable[str], None]) -> FrozenSet[str]:
+    """``Broadcast.except_`` from what the API takes: one session id, several, or none."""
+    if except_ is None:
+        return frozenset()
+    if isinstance(except_, str):
+        return frozenset((except_,))
+    return frozenset(except_)
 
 
 class Backend(abc.ABC):
