@@ -26,6 +26,7 @@ from ..protocol.outbox import FrameCache, Item
 from ..protocol.session import (Closed, EndConnection, Finished, Inbound, Log, Opened,
                                 CLOSED, DIRECT, OPEN, WAKE, SendFrame, Session, SetTimer, State,
                                 Wake, new_sid)
+from ..protocol.pace import Pace
 from .throttle import Throttled
 from .loop import Timer, call_later, now
 
@@ -69,7 +70,7 @@ class Application(Protocol):
 class LiveSession:
     """One session on gevent; the handle a :class:`Client` sends through."""
 
-    __slots__ = ("machine", "table", "app", "log", "environ", "client", "_timer", "_inbound")
+    __slots__ = ("machine", "table", "app", "log", "environ", "client", "_timer", "_inbound", "_pace")
 
     def __init__(self, table: "SessionTable", transport: str, environ: Dict[str, Any], acks: bool = False) -> None:
         self.machine = Session(new_sid(), table.options, transport, now(), acks)
@@ -83,6 +84,8 @@ class LiveSession:
         self._timer: Optional[Timer] = None
         #: Inbound messages of one session reach the application one at a time.
         self._inbound = Semaphore()
+        rate = table.options.inbound_rate
+        self._pace = None if rate is None else Pace(rate, now())
         table.sessions[self.machine.sid] = self
         self._apply()
 
@@ -185,12 +188,19 @@ class LiveSession:
         """Hand a decoded payload's messages to the application, in order.
 
         ``posted``: the payload is one POST's, answered once this returns.
+        Returns late if the client is over ``inbound_rate``: the caller is
+        this client's reader, and pausing it is how the client is slowed.
         """
+        count = 0
         with self._inbound:
             for message, annotations in self.machine.receive(events, now(), posted):
+                count += 1
                 self.app.session_message(self.client, message, annotations)
         if self.machine.effects:
             self._apply()
+        pace = self._pace
+        if count and pace is not None:
+            self._keep_pace(pace, count)
 
     def deliver_message(self, message: Any) -> None:
         """One message without annotations: :meth:`deliver` for the common case."""
@@ -203,6 +213,16 @@ class LiveSession:
                 self.app.session_message(self.client, message, {})
         if machine.effects:
             self._apply()
+        pace = self._pace
+        if pace is not None:
+            self._keep_pace(pace, 1)
+
+    def _keep_pace(self, pace: Pace, count: int) -> None:
+        """Pause this client's reader while it is over ``inbound_rate``."""
+        delay = pace.spend(count, now())
+        if delay:
+            self.table.paced(self, delay)
+            gevent.sleep(delay)
 
     def ack(self, count: int) -> None:
         """The client's ``4:`` frame on the attached WebSocket."""
@@ -270,6 +290,7 @@ class SessionTable:
         self.log = log
         self.sessions: Dict[str, LiveSession] = {}
         self._refused = Throttled()
+        self._paced = Throttled()
 
     def admit(self) -> bool:
         """Room for one more session? When not, say so in the log (once a minute)."""
@@ -279,6 +300,14 @@ class SessionTable:
         if count:
             self.log.warning("refused %d new session(s): max_sessions (%d) are live", count, self.options.max_sessions)
         return False
+
+    def paced(self, session: LiveSession, delay: float) -> None:
+        """A client went over ``inbound_rate``: say so (once a minute), it is slowed."""
+        count = self._paced.note()
+        if count:
+            self.log.warning("session %s sends over inbound_rate (%s messages/s): reading paused %.2f s"
+                             " (%d pause(s) since the last such line)",
+                             session.sid, self.options.inbound_rate, delay, count)
 
     def create(self, transport: str, environ: Dict[str, Any], acks: bool = False) -> LiveSession:
         """A new session; ``acks`` if the client asked for the extension (and it is on)."""

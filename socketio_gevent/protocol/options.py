@@ -74,7 +74,14 @@ class Options:
     max_message_size: int = 1024 * 1024
     #: Messages one inbound payload (a POST, a WebSocket message) may carry.
     max_payload_messages: int = 1000
-    max_queue_messages: int = 10000
+    #: Messages per second one session may send, on average over a second;
+    #: past it the server stops reading from that client until it may
+    #: (it slows itself, loses nothing). ``None`` = no pace.
+    inbound_rate: Optional[float] = 2000.0
+    #: Outbound queue bound per session, as an estimate of the memory it
+    #: holds (each message weighs its length plus 64): past it the session
+    #: ends. ``max_queue_messages`` adds a bound on the count (None = none).
+    max_queue_messages: Optional[int] = None
     max_queue_bytes: int = 16 * 1024 * 1024
     handshake_timeout: float = 10.0
     #: Seconds one write to a streaming client may take; a client that stops
@@ -83,6 +90,10 @@ class Options:
     #: Live sessions this process keeps at most; a new one past it gets 503
     #: with Retry-After (one client cannot fill memory with sessions).
     max_sessions: int = 20000
+    #: Open connections this listener keeps at most (sockets, WebSockets
+    #: included); past it a new one gets 503 unread. ``None`` = the
+    #: process's descriptor limit less a reserve (1 %, at least 128).
+    max_connections: Optional[int] = None
     #: Bytes after which htmlfile and xhr-multipart end a response (§4.5).
     stream_limit: int = 128 * 1024
     #: Offer permessage-deflate (RFC 7692) to RFC 6455 clients that ask for it:
@@ -125,9 +136,15 @@ class Options:
             kwargs.get("transport_options") or {}
         )
         for name in ("max_message_size", "max_queue_messages", "max_queue_bytes", "stream_limit", "max_sessions",
-                     "max_payload_messages"):
-            if name in kwargs and (not isinstance(kwargs[name], int) or kwargs[name] <= 0):
+                     "max_payload_messages", "max_connections"):
+            if name in ("max_queue_messages", "max_connections") and kwargs.get(name, 0) is None:
+                continue
+            if name in kwargs and (isinstance(kwargs[name], bool) or not isinstance(kwargs[name], int)
+                                   or kwargs[name] <= 0):
                 raise ValueError("%s must be a positive int" % name)
+        rate = kwargs.get("inbound_rate", cls.inbound_rate)
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0):
+            raise ValueError("inbound_rate must be a positive number of messages per second, or None")
         if kwargs.get("websocket_deflate", True) not in (True, False, "context"):
             raise ValueError('websocket_deflate must be True, False or "context"')
         write_timeout = kwargs.get("write_timeout", cls.write_timeout)

@@ -15,6 +15,7 @@ Contract:
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Dict, Hashable, List, Mapping, Optional, Union
 
 from .framing import encode_message
@@ -23,6 +24,12 @@ Annotations = Optional[Mapping[str, Optional[str]]]
 
 #: Wire format -> the bytes of one broadcast item in that format.
 FrameCache = Dict[Hashable, bytes]
+
+#: What one queued item costs besides its characters, for ``max_queue_bytes``:
+#: about CPython's header of a short ``str`` plus the list slot. Counting it
+#: makes the bound one of memory, so a burst of tiny messages weighs what it
+#: holds, neither nothing nor a fixed message count.
+ITEM_COST = 64
 
 
 class BinaryMessage:
@@ -72,8 +79,9 @@ class Outbox:
 
     __slots__ = ("max_messages", "max_bytes", "items", "size")
 
-    def __init__(self, max_messages: int, max_bytes: int) -> None:
-        self.max_messages = max_messages
+    def __init__(self, max_messages: Optional[int], max_bytes: int) -> None:
+        #: ``sys.maxsize`` when unset, so the hot path compares ints only.
+        self.max_messages = sys.maxsize if max_messages is None else max_messages
         self.max_bytes = max_bytes
         #: The queued items, oldest first (read it; add through ``put``).
         self.items: List[Item] = []
@@ -85,10 +93,12 @@ class Outbox:
 
         ``kept``/``kept_size``: messages held elsewhere for the same client
         (written, not yet acknowledged) that count against the same bounds.
+        Each message weighs its length plus :data:`ITEM_COST`.
         """
-        if len(self.items) + kept >= self.max_messages:
+        count = len(self.items) + kept
+        if count >= self.max_messages:
             return "max_queue_messages (%d) exceeded" % self.max_messages
-        if self.size + kept_size + size > self.max_bytes:
+        if self.size + kept_size + size + (count + 1) * ITEM_COST > self.max_bytes:
             return "max_queue_bytes (%d) exceeded" % self.max_bytes
         return None
 

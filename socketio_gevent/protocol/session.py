@@ -64,7 +64,7 @@ from .errors import ProtocolError
 from .framing import (DISCONNECT, DISCONNECT_FRAME, HEARTBEAT, MESSAGE, SESSION_ID, Frame,
                       decode_body, encode_frame)
 from .options import WEBSOCKET_TRANSPORTS, Options
-from .outbox import Item, Outbox
+from .outbox import ITEM_COST, Item, Outbox
 
 __all__ = [
     "State", "NEW", "OPEN", "CLOSING", "CLOSED", "Session", "DIRECT", "WAKE", "QUEUED", "DROPPED",
@@ -391,12 +391,14 @@ class Session:
             if direct and self.connection is not None and not items:
                 return DIRECT
             size = len(item)
-            if len(items) >= outbox.max_messages or outbox.size + size > outbox.max_bytes:
+            count = len(items)
+            if count >= outbox.max_messages or outbox.size + size + (count + 1) * ITEM_COST > outbox.max_bytes:
                 return self._overflow(outbox.full(size))
         else:
             size = len(item)
-            if (len(items) + len(sent.items) >= outbox.max_messages
-                    or outbox.size + sent.size + size > outbox.max_bytes):
+            count = len(items) + len(sent.items)
+            if (count >= outbox.max_messages
+                    or outbox.size + sent.size + size + (count + 1) * ITEM_COST > outbox.max_bytes):
                 return self._overflow(outbox.full(size, len(sent.items), sent.size))
             if direct and self.connection is not None and not items and not self._fresh:
                 return DIRECT  # written() keeps it, once the connection took it

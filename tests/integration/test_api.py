@@ -31,7 +31,8 @@ def test_defaults_follow_the_protocol_tables():
     assert opts.resource == "socket.io"
     assert opts.transports == ALL_TRANSPORTS
     assert opts.origins is None and opts.flash_policy_server and opts.flash_policy_port == 843
-    assert (opts.max_message_size, opts.max_queue_messages, opts.max_queue_bytes) == (1 << 20, 10000, 16 << 20)
+    assert (opts.max_message_size, opts.max_queue_messages, opts.max_queue_bytes) == (1 << 20, None, 16 << 20)
+    assert opts.inbound_rate == 2000
     assert (opts.max_payload_messages, opts.max_sessions) == (1000, 20000)
     assert opts.handshake_timeout == 10
     ws = opts.transport("websocket")

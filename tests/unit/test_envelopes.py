@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from socketio_gevent.protocol.framing import ProtocolError
-from socketio_gevent.protocol.outbox import BinaryMessage, Outbox, QueueFull, as_text
+from socketio_gevent.protocol.outbox import ITEM_COST, BinaryMessage, Outbox, QueueFull, as_text
 from socketio_gevent.protocol.session import Heartbeats
 from socketio_gevent.protocol.routing import Route, parse
 from socketio_gevent.transports import jsonp_polling, xhr_polling
@@ -74,11 +74,11 @@ def test_routing():
 
 
 def test_outbox_bounds_and_order():
-    box = Outbox(max_messages=3, max_bytes=10)
+    box = Outbox(max_messages=3, max_bytes=10 + 3 * ITEM_COST)
     box.put("1:1::,")
     box.put(BinaryMessage(b"ab"))
     with pytest.raises(QueueFull, match="max_queue_bytes"):
-        box.put("x" * 5)
+        box.put("x" * 3)  # 6 + 2 + 3 characters and three items: one byte over
     box.put("1")
     with pytest.raises(QueueFull, match="max_queue_messages"):
         box.put("2")
@@ -86,6 +86,15 @@ def test_outbox_bounds_and_order():
     items = box.take()
     assert items == ["1:1::,", BinaryMessage(b"ab"), "1", "0:0:,"] and not box
     assert as_text(items) == "1:1::,1:7:b\n:YWI=,10:0:,"
+
+
+def test_outbox_weighs_each_item_so_tiny_ones_cannot_pile_up_for_free():
+    box = Outbox(max_messages=None, max_bytes=100 * (ITEM_COST + 1))
+    for _ in range(100):
+        box.put("x")
+    with pytest.raises(QueueFull, match=r"max_queue_bytes \(6500\)"):
+        box.put("")  # an empty item still costs its slot
+    assert len(box) == 100 and box.max_messages > 10 ** 9  # no count bound unless asked
 
 
 def test_heartbeats_count_from_one_and_ignore_wrong_or_stale_echoes():

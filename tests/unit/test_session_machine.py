@@ -14,6 +14,7 @@ import pytest
 
 from socketio_gevent.protocol.framing import DISCONNECT_FRAME, decode_payload, encode_message
 from socketio_gevent.protocol.options import Options
+from socketio_gevent.protocol.outbox import ITEM_COST
 from socketio_gevent.protocol.session import (DIRECT, DROPPED, QUEUED, WAKE, Closed, EndConnection,
                                               Finished, Log, Opened, SendFrame, Session, SetTimer,
                                               State, Wake, decode_inbound, decode_inbound_prefix)
@@ -219,12 +220,20 @@ def test_the_queue_bound_ends_the_session_with_a_reason():
     assert session.state is State.CLOSED and not session.outbox
 
 
-def test_the_byte_bound_too():
-    session = opened(max_queue_bytes=10)
-    session.push("12345678")
-    session.push("123")
+def test_the_byte_bound_weighs_length_and_a_cost_per_message():
+    session = opened(max_queue_bytes=10 + 2 * ITEM_COST)
+    assert session.push("12345678") == QUEUED and session.push("12") == QUEUED  # 10 + 2 items: at the bound
+    assert session.state is State.OPEN
+    session.push("")  # nothing to write, but one more item to hold
     assert session.state is State.CLOSED
-    assert Closed("max_queue_bytes (10) exceeded") in drain(session)
+    assert Closed("max_queue_bytes (%d) exceeded" % (10 + 2 * ITEM_COST)) in drain(session)
+
+
+def test_no_message_count_bound_by_default():
+    session = opened()
+    for _ in range(20000):  # twice the count bound this server used to have
+        assert session.push("1:1::,") == QUEUED
+    assert session.state is State.OPEN and len(session.outbox) == 20000
 
 
 # -- the application disconnects ---------------------------------------------
