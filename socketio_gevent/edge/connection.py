@@ -44,6 +44,7 @@ from gevent.event import Event as Flag
 from ..websocket import handshake
 from ..websocket.codec import Codec
 from ..websocket.events import Close, Event, Failed, Ping
+from .gate import TICKET_KEY, CountedSocket
 from .loop import Timer, call_later, close_watcher, per_hub
 from .peer import socket_of
 
@@ -338,7 +339,10 @@ def take_socket(environ: Dict[str, Any]) -> "tuple[_stdsocket.socket, bytes]":
     except OSError:
         pass
     family, kind, proto = sock.family, sock.type, sock.proto
-    raw = _stdsocket.socket(family, kind, proto, sock.detach())
+    ticket = environ.get(TICKET_KEY)
+    if ticket is not None:
+        ticket.moved = True  # the connection's place at the gate goes with the socket
+    raw = CountedSocket(family, kind, proto, sock.detach(), ticket)
     raw.setblocking(False)
     return raw, early
 

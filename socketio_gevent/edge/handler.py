@@ -38,6 +38,7 @@ from gevent.pywsgi import WSGIHandler
 from ..protocol.flash_policy import POLICY_REQUEST
 from ..protocol.request_headers import RequestHeaders
 from .flash_server import reply_for
+from .gate import BUSY, TICKET_KEY, ConnectionGate, Ticket
 from .peer import SOCKET_KEY
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -95,10 +96,13 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
     #: The listener whose options this handler follows (see :meth:`bound`).
     listener: Optional["Listener"] = None
 
+    #: Its middleware's count of open connections (``max_connections``).
+    gate: Optional[ConnectionGate] = None
+
     @classmethod
-    def bound(cls, listener: "Listener") -> Type["SocketIOHandler"]:
-        """This handler class, following ``listener``'s options."""
-        return type(cls.__name__, (cls,), {"listener": listener, "__module__": cls.__module__})
+    def bound(cls, listener: "Listener", gate: ConnectionGate) -> Type["SocketIOHandler"]:
+        """This handler class, following ``listener``'s options and counting at ``gate``."""
+        return type(cls.__name__, (cls,), {"listener": listener, "gate": gate, "__module__": cls.__module__})
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         try:
@@ -112,7 +116,40 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
             # stays allocated for the connection's whole life.
             rfile = sock.makefile("rb", RFILE_BUFFER)
         self._head_deadline: Optional[gevent.Timeout] = None
+        self._ticket: Optional[Ticket] = None
         super().__init__(_SendFirstSocket(sock), address, server, rfile)
+
+    def handle(self) -> None:
+        """The connection's whole life: first a place at the listener's gate
+        (``max_connections``); a connection past it gets :data:`BUSY`, unread."""
+        gate = self.gate
+        if gate is None:
+            return super().handle()  # type: ignore[no-any-return]
+        ticket = self._ticket = gate.enter()
+        if ticket is None:
+            self._refuse()
+            return None
+        try:
+            return super().handle()  # type: ignore[no-any-return]
+        finally:
+            if not ticket.moved:
+                ticket.release()
+
+    def _refuse(self) -> None:
+        sock = self.raw_socket
+        try:
+            sock.settimeout(0.0)
+            sock.sendall(BUSY)
+            sock.recv(65536)  # what already came: closing over unread bytes would reset the answer away
+        except OSError:
+            pass
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        self.rfile.close()
+        sock.close()
+        self.socket = None
 
     @property
     def handshake_timeout(self) -> Optional[float]:
@@ -202,6 +239,7 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
     def get_environ(self) -> Dict[str, Any]:
         environ: Dict[str, Any] = super().get_environ()
         environ[SOCKET_KEY] = self.raw_socket
+        environ[TICKET_KEY] = self._ticket
         return environ
 
     def log_request(self) -> None:

@@ -21,6 +21,7 @@ from ..protocol.options import POLLING_TRANSPORTS, WEBSOCKET_TRANSPORTS
 from ..transports.common import control_character_in, preflight_headers
 from . import client_script, plain_websocket, polling, responses, streaming, websocket
 from .handler import SocketIOHandler
+from .gate import ConnectionGate, default_max_connections
 from .sessions import SessionTable
 from .throttle import Throttled
 
@@ -49,7 +50,9 @@ class SocketIOMiddleware:
         self.sessions = SessionTable(listener, listener.options, listener.log)
         listener.on("close", self.sessions.close)
         #: The pywsgi handler class to serve this middleware with.
-        self.handler_class: Type[SocketIOHandler] = SocketIOHandler.bound(listener)
+        #: Open connections against ``max_connections`` (``gate.count``).
+        self.gate = ConnectionGate(listener.options.max_connections or default_max_connections(), listener.log)
+        self.handler_class: Type[SocketIOHandler] = SocketIOHandler.bound(listener, self.gate)
         self._newer_clients = Throttled()
 
     def __call__(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:

@@ -8,7 +8,7 @@ import gevent
 
 from socketio_gevent.protocol.framing import encode_message
 
-from .helpers import exchange, handshake, post, ts
+from .helpers import exchange, handshake, poll_frames, post, ts
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> None:
@@ -73,3 +73,94 @@ def test_a_websocket_message_of_too_many_frames_gets_1009(serve):
     ws.send_text("".join(encode_message("m") for _ in range(11)))
     closes = [e for e in ws.wait_eof() if isinstance(e, ev.Close)]
     assert closes and closes[0].code == 1009 and "at most 10 messages" in closes[0].reason
+
+
+def counting(serve, **options):  # type: ignore[no-untyped-def]
+    """An app that records every message it gets, with the sender's id."""
+    served = serve(origins="*:*", **options)
+    got: list = []
+    served.listener.on("connection", lambda c: c.on("message", lambda m, a: got.append((c.session_id, m))))
+    return served, got
+
+
+def test_a_websocket_client_over_inbound_rate_is_slowed_loses_nothing_and_others_pass(serve, caplog):
+    from .wsclient import RawWS
+
+    served, got = counting(serve, inbound_rate=200)
+    flooder = RawWS(served.port, "/socket.io/websocket", "rfc6455-13")
+    flooder.next_message()  # the session id
+    flooder.send_raw(b"".join(flooder.text_frame(encode_message(str(i))) for i in range(600)))
+    conn = served.http()
+    bystander = handshake(conn)
+    with caplog.at_level(logging.WARNING):
+        wait_for(lambda: len(got) >= 250)  # the first second's 200 passed, the pace has begun
+        assert post(conn, bystander, encode_message("me too")).status == 200
+        wait_for(lambda: len(got) == 601, timeout=10)
+    from_flooder = [m for sid, m in got if sid != bystander]
+    assert from_flooder == [str(i) for i in range(600)]  # all of them, in order
+    mine = [i for i, (sid, _) in enumerate(got) if sid == bystander]
+    assert len(mine) == 1 and mine[0] < 600  # the bystander was not queued behind the flood
+    assert any("inbound_rate (200" in r.getMessage() for r in caplog.records)
+
+
+def test_posts_over_inbound_rate_are_answered_late_not_refused(serve):
+    served, got = counting(serve, inbound_rate=200)
+    conn = served.http()
+    sid = handshake(conn)
+    batch = "".join(encode_message("m") for _ in range(200))
+    started = gevent.get_hub().loop.now()
+    assert post(conn, sid, batch).status == 200  # one second's worth: at once
+    assert post(conn, sid, batch).status == 200  # 200 more: answered once the bucket refilled
+    waited = gevent.get_hub().loop.now() - started
+    assert len(got) == 400 and waited >= 0.9  # the pace is a floor on time; nothing was dropped
+
+
+def test_a_listener_that_polls_late_survives_a_flood_bigger_than_any_message_count(serve):
+    served = broadcasting(serve, inbound_rate=None)
+    conn = served.http()
+    late = handshake(conn)
+    attacker = handshake(conn)
+    burst = "".join(encode_message("x") for _ in range(1000))
+    for _ in range(12):  # 12,000 tiny messages: past the 10,000-message count this server used to cut at
+        assert post(conn, attacker, burst).status == 200
+    gevent.sleep(0.1)
+    assert served.sessions.find(late) is not None  # ~1 MB queued for it: inside max_queue_bytes
+    frames = poll_frames(conn, late)
+    assert len(frames) == 12000 and {f.data for f in frames} == {":x"}  # no annotations, then "x"
+
+
+def test_past_max_connections_a_new_connection_gets_503_unread_and_websockets_count_until_closed(serve, caplog):
+    from gevent import socket
+
+    from .wsclient import RawWS
+
+    served = serve(origins="*:*", max_connections=3)
+    gate = served.server.application.gate
+    idle = socket.create_connection(("127.0.0.1", served.port))  # connected, says nothing
+    ws1 = RawWS(served.port, "/socket.io/websocket", "rfc6455-13")
+    ws2 = RawWS(served.port, "/socket.io/websocket", "rfc6455-13")
+    ws1.next_message(), ws2.next_message()
+    wait_for(lambda: gate.count == 3)
+    request = b"GET /socket.io/xhr-polling//1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    with caplog.at_level(logging.WARNING):
+        refused = [exchange(served.port, request) for _ in range(3)]
+    assert all(r.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 5" in r for r in refused)
+    assert refused[0].endswith(b"too many connections: try again later\n")
+    assert len([r for r in caplog.records if "max_connections (3)" in r.getMessage()]) == 1  # once a minute
+    assert len(served.sessions) == 2  # nothing of the refused requests was read
+    ws1.close()  # a taken-over WebSocket gives its place back when its socket closes
+    wait_for(lambda: gate.count == 2)
+    assert exchange(served.port, request).startswith(b"HTTP/1.1 200 ")
+    idle.close()
+    ws2.close()
+    wait_for(lambda: gate.count == 0)
+
+
+def test_max_connections_defaults_below_the_descriptor_limit():
+    import resource
+
+    from socketio_gevent import Listener, SocketIOMiddleware
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    limit = SocketIOMiddleware(None, Listener()).gate.limit
+    assert limit < soft and limit >= soft - max(128, soft // 100)

@@ -1,0 +1,102 @@
+"""``max_connections``: how many sockets one listener keeps open at once.
+
+Why a count of our own: past the process's file-descriptor limit ``accept``
+fails, and then every new client, the log file and the Redis connection
+fail with it. The gate refuses a connection while there are still
+descriptors to spare, with an answer the client can read (``503`` and
+``Retry-After``) and one log line a minute, like ``max_sessions``.
+
+A connection holds a :class:`Ticket` from accept to close. A WebSocket
+upgrade takes the socket away from pywsgi (:func:`~socketio_gevent.edge.connection.take_socket`);
+its ticket moves with it and is given back when that socket closes.
+"""
+from __future__ import annotations
+
+import resource
+import socket as _stdsocket
+from typing import Any, Optional
+
+from .throttle import Throttled
+
+__all__ = ["ConnectionGate", "Ticket", "CountedSocket", "TICKET_KEY", "default_max_connections", "BUSY"]
+
+#: Where the handler puts the request's ticket in the environ.
+TICKET_KEY = "socketio_gevent.ticket"
+
+_BODY = b"too many connections: try again later\n"
+#: The whole answer to a refused connection: written before anything is read.
+BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+        b"Content-Length: %d\r\nRetry-After: 5\r\nConnection: close\r\n"
+        b"X-Content-Type-Options: nosniff\r\n\r\n" % len(_BODY)) + _BODY
+
+
+def default_max_connections() -> int:
+    """The soft descriptor limit less a reserve (1 %, at least 128).
+
+    The reserve is for what else the process opens (log files, Redis, the
+    listening sockets) and for the connections accepted in one loop turn
+    before any of them is refused.
+    """
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        soft = 1 << 20
+    return max(16, soft - max(128, soft // 100))
+
+
+class ConnectionGate:
+    """Counts the open connections of one listener."""
+
+    __slots__ = ("limit", "count", "log", "_refused")
+
+    def __init__(self, limit: int, log: Any) -> None:
+        self.limit = limit
+        self.count = 0
+        self.log = log
+        self._refused = Throttled()
+
+    def enter(self) -> Optional["Ticket"]:
+        """A ticket for a new connection, or ``None`` (then answer :data:`BUSY`)."""
+        if self.count < self.limit:
+            self.count += 1
+            return Ticket(self)
+        refused = self._refused.note()
+        if refused:
+            self.log.warning("refused %d connection(s): max_connections (%d) are open", refused, self.limit)
+        return None
+
+
+class Ticket:
+    """One connection's place at the gate; :meth:`release` is idempotent."""
+
+    __slots__ = ("gate", "moved")
+
+    def __init__(self, gate: ConnectionGate) -> None:
+        self.gate: Optional[ConnectionGate] = gate
+        #: The socket was taken over by an upgrade: its close releases this.
+        self.moved = False
+
+    def release(self) -> None:
+        gate, self.gate = self.gate, None
+        if gate is not None:
+            gate.count -= 1
+
+
+class CountedSocket(_stdsocket.socket):
+    """A taken-over socket that gives its ticket back when closed."""
+
+    __slots__ = ("ticket",)
+
+    def __init__(self, family: int, kind: int, proto: int, fileno: int, ticket: Optional[Ticket]) -> None:
+        super().__init__(family, kind, proto, fileno)
+        self.ticket = ticket
+
+    def close(self) -> None:
+        ticket, self.ticket = self.ticket, None
+        if ticket is not None:
+            ticket.release()
+        super().close()
+
+    def __del__(self) -> None:  # dropped without close (a bug elsewhere): the count still returns
+        ticket, self.ticket = getattr(self, "ticket", None), None
+        if ticket is not None:
+            ticket.release()
