@@ -28,7 +28,7 @@ from urllib.parse import parse_qs
 
 from .errors import ProtocolError
 from .framing import encode_frame
-from .outbox import BinaryMessage, Item
+from .outbox import ITEM_COST, BinaryMessage, Item
 
 __all__ = ["ACK", "SEQ", "ACK_EVERY", "ACK_DELAY", "Outgoing", "Incoming", "ack_frame", "seq_frame", "plain_ack",
            "parse_count", "is_message", "read_query"]
@@ -104,7 +104,7 @@ class Outgoing:
         #: How many of our messages the peer said it has (cumulative).
         self.acked = 0
         self.items: List[Item] = []
-        #: Total length of ``items`` (counts against the queue bounds).
+        #: Weight of ``items`` against the queue bounds (as :attr:`Outbox.size`).
         self.size = 0
 
     @property
@@ -114,12 +114,12 @@ class Outgoing:
 
     def keep(self, item: Item) -> None:
         self.items.append(item)
-        self.size += len(item)
+        self.size += len(item) + ITEM_COST
 
     def unkeep_last(self) -> Item:
         """The last kept item was not written after all (a declined direct write)."""
         item = self.items.pop()
-        self.size -= len(item)
+        self.size -= len(item) + ITEM_COST
         return item
 
     def ack(self, count: int, ordered: bool = True) -> Optional[str]:
@@ -139,7 +139,7 @@ class Outgoing:
         done = count - self.acked
         if done:
             items = self.items
-            self.size -= sum(map(len, items[:done]))
+            self.size -= sum(map(len, items[:done])) + done * ITEM_COST
             del items[:done]
             self.acked = count
         return None

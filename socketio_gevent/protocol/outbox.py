@@ -15,7 +15,6 @@ Contract:
 """
 from __future__ import annotations
 
-import sys
 from typing import Any, Dict, Hashable, List, Mapping, Optional, Union
 
 from .framing import encode_message
@@ -30,6 +29,9 @@ FrameCache = Dict[Hashable, bytes]
 #: makes the bound one of memory, so a burst of tiny messages weighs what it
 #: holds, neither nothing nor a fixed message count.
 ITEM_COST = 64
+#: ``max_messages`` when there is none: more than a list can hold in practice,
+#: and a one-digit int, so the hot path's comparison stays the cheapest kind.
+NO_BOUND = (1 << 30) - 1
 
 
 class BinaryMessage:
@@ -80,31 +82,30 @@ class Outbox:
     __slots__ = ("max_messages", "max_bytes", "items", "size")
 
     def __init__(self, max_messages: Optional[int], max_bytes: int) -> None:
-        #: ``sys.maxsize`` when unset, so the hot path compares ints only.
-        self.max_messages = sys.maxsize if max_messages is None else max_messages
+        #: :data:`NO_BOUND` when unset, so the hot path compares ints only.
+        self.max_messages = NO_BOUND if max_messages is None else max_messages
         self.max_bytes = max_bytes
         #: The queued items, oldest first (read it; add through ``put``).
         self.items: List[Item] = []
-        #: Their total length (characters of text frames, bytes of binary ones).
+        #: Their weight against ``max_bytes``: each one's length (characters
+        #: of a text frame, bytes of a binary one) plus :data:`ITEM_COST`.
         self.size = 0
 
     def full(self, size: int, kept: int = 0, kept_size: int = 0) -> Optional[str]:
-        """Which bound an item of ``size`` would pass, or ``None`` if it fits.
+        """Which bound an item of weight ``size`` would pass, or ``None`` if it fits.
 
         ``kept``/``kept_size``: messages held elsewhere for the same client
         (written, not yet acknowledged) that count against the same bounds.
-        Each message weighs its length plus :data:`ITEM_COST`.
         """
-        count = len(self.items) + kept
-        if count >= self.max_messages:
+        if len(self.items) + kept >= self.max_messages:
             return "max_queue_messages (%d) exceeded" % self.max_messages
-        if self.size + kept_size + size + (count + 1) * ITEM_COST > self.max_bytes:
+        if self.size + kept_size + size > self.max_bytes:
             return "max_queue_bytes (%d) exceeded" % self.max_bytes
         return None
 
     def put(self, item: Item, bounded: bool = True) -> None:
         """Append ``item``; ``bounded=False`` is for the one last ``0:0:,``."""
-        size = len(item)
+        size = len(item) + ITEM_COST
         if bounded:
             reason = self.full(size)
             if reason is not None:

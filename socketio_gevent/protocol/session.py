@@ -292,7 +292,7 @@ class Session:
         again = self.sent.take_all()
         if again:
             self.outbox.items[:0] = again
-            self.outbox.size += sum(len(item) for item in again)
+            self.outbox.size += sum(map(len, again)) + len(again) * ITEM_COST
         self._fresh = True
         self.got.expect = None
         if resuming and transport in WEBSOCKET_TRANSPORTS:
@@ -390,15 +390,13 @@ class Session:
         if sent is None:
             if direct and self.connection is not None and not items:
                 return DIRECT
-            size = len(item)
-            count = len(items)
-            if count >= outbox.max_messages or outbox.size + size + (count + 1) * ITEM_COST > outbox.max_bytes:
+            size = len(item) + 64  # + ITEM_COST, as a constant: once per message per recipient
+            if len(items) >= outbox.max_messages or outbox.size + size > outbox.max_bytes:
                 return self._overflow(outbox.full(size))
         else:
-            size = len(item)
-            count = len(items) + len(sent.items)
-            if (count >= outbox.max_messages
-                    or outbox.size + sent.size + size + (count + 1) * ITEM_COST > outbox.max_bytes):
+            size = len(item) + ITEM_COST
+            if (len(items) + len(sent.items) >= outbox.max_messages
+                    or outbox.size + sent.size + size > outbox.max_bytes):
                 return self._overflow(outbox.full(size, len(sent.items), sent.size))
             if direct and self.connection is not None and not items and not self._fresh:
                 return DIRECT  # written() keeps it, once the connection took it
@@ -414,7 +412,7 @@ class Session:
         sent = self.sent
         if sent is not None:  # Outgoing.keep, inlined: once per message per recipient
             sent.items.append(item)
-            sent.size += len(item)
+            sent.size += len(item) + ITEM_COST
 
     def declined(self, item: Item) -> int:
         """The connection did not take a ``DIRECT`` item after all: queue it.
@@ -425,7 +423,7 @@ class Session:
             return DROPPED
         outbox = self.outbox
         outbox.items.append(item)
-        outbox.size += len(item)
+        outbox.size += len(item) + ITEM_COST
         return QUEUED if self.connection is None else WAKE
 
     def take(self, connection: Any) -> List[Item]:
