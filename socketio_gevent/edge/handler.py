@@ -99,6 +99,9 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
     #: Its middleware's count of open connections (``max_connections``).
     gate: Optional[ConnectionGate] = None
 
+    #: pywsgi's connection; None once this handler has closed it itself.
+    socket: Any
+
     @classmethod
     def bound(cls, listener: "Listener", gate: ConnectionGate) -> Type["SocketIOHandler"]:
         """This handler class, following ``listener``'s options and counting at ``gate``."""
