@@ -29,6 +29,7 @@ def listen(server: WSGIServer, **options: Any) -> Listener:
     middleware = SocketIOMiddleware(getattr(server, "application", None), listener)
     server.application = middleware
     server.handler_class = middleware.handler_class
+    middleware.gate.watch(server)
     if listener.options.flash_policy_server:
         stop_policy = flash_server.serve(listener)
         if stop_policy is not None:

@@ -9,16 +9,25 @@ descriptors to spare, with an answer the client can read (``503`` and
 A connection holds a :class:`Ticket` from accept to close. A WebSocket
 upgrade takes the socket away from pywsgi (:func:`~socketio_gevent.edge.connection.take_socket`);
 its ticket moves with it and is given back when that socket closes.
+
+Why at accept, not when the handler starts: in a burst gevent accepts
+connections faster than their greenlets first run (half the descriptors
+of a 4,000-connection burst belonged to handlers not yet started), so a
+count taken by the handler lets the process run out of descriptors before
+it refuses anyone. :meth:`ConnectionGate.watch` counts in the server's
+accept loop, and a connection past the limit is answered and closed there,
+without a greenlet.
 """
 from __future__ import annotations
 
+import os
 import resource
 import socket as _stdsocket
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from .throttle import Throttled
 
-__all__ = ["ConnectionGate", "Ticket", "CountedSocket", "TICKET_KEY", "default_max_connections", "BUSY"]
+__all__ = ["ConnectionGate", "Ticket", "CountedSocket", "TICKET_KEY", "default_max_connections", "BUSY", "refuse"]
 
 #: Where the handler puts the request's ticket in the environ.
 TICKET_KEY = "socketio_gevent.ticket"
@@ -34,8 +43,8 @@ def default_max_connections() -> int:
     """The soft descriptor limit less a reserve (1 %, at least 128).
 
     The reserve is for what else the process opens (log files, Redis, the
-    listening sockets) and for the connections accepted in one loop turn
-    before any of them is refused.
+    listening sockets) and for a refused connection between its accept and
+    its close (answered in the same loop turn).
     """
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft <= 0:
@@ -46,13 +55,52 @@ def default_max_connections() -> int:
 class ConnectionGate:
     """Counts the open connections of one listener."""
 
-    __slots__ = ("limit", "count", "log", "_refused")
+    __slots__ = ("limit", "count", "log", "_refused", "_accepted")
 
     def __init__(self, limit: int, log: Any) -> None:
         self.limit = limit
         self.count = 0
         self.log = log
         self._refused = Throttled()
+        #: Tickets taken at accept, by descriptor, until the handler claims them.
+        self._accepted: Dict[int, Ticket] = {}
+
+    def watch(self, server: Any) -> None:
+        """Count ``server``'s connections in its accept loop (once per server).
+
+        Wraps the gevent server's ``do_handle``, which runs for each accepted
+        socket before its greenlet is spawned.
+        """
+        if getattr(server, "_socketio_gate", None) is self:
+            return
+        server._socketio_gate = self
+        handle = server.do_handle
+        accepted = self._accepted
+
+        def do_handle(sock: Any, address: Any) -> None:
+            ticket = self.enter()
+            if ticket is None:
+                refuse(sock)
+                return
+            fileno = sock.fileno()
+            stale = accepted.get(fileno)
+            if stale is not None:  # its handler never ran (killed with the server): the place is free
+                stale.release()
+            accepted[fileno] = ticket
+            try:
+                handle(sock, address)
+            except BaseException:
+                accepted.pop(fileno, None)
+                ticket.release()
+                raise
+
+        server.do_handle = do_handle
+
+    def claim(self, sock: Any) -> Optional["Ticket"]:
+        """The ticket ``sock`` got at accept; for a socket accepted before
+        :meth:`watch` (or by a server not watched), one taken now."""
+        ticket = self._accepted.pop(sock.fileno(), None)
+        return ticket if ticket is not None else self.enter()
 
     def enter(self) -> Optional["Ticket"]:
         """A ticket for a new connection, or ``None`` (then answer :data:`BUSY`)."""
@@ -63,6 +111,25 @@ class ConnectionGate:
         if refused:
             self.log.warning("refused %d connection(s): max_connections (%d) are open", refused, self.limit)
         return None
+
+
+def refuse(sock: Any) -> None:
+    """Answer :data:`BUSY` and close, never blocking (it runs in the accept loop).
+
+    What the client already sent is read first: closing over unread bytes
+    would reset the connection and take the answer with it.
+    """
+    fileno = sock.fileno()
+    try:
+        os.write(fileno, BUSY)  # a fresh socket's send buffer holds it whole
+        os.read(fileno, 65536)
+    except OSError:
+        pass  # nothing sent yet (EAGAIN), or the client is gone
+    try:
+        sock.shutdown(_stdsocket.SHUT_WR)
+    except OSError:
+        pass
+    sock.close()
 
 
 class Ticket:

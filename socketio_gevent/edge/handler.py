@@ -38,7 +38,7 @@ from gevent.pywsgi import WSGIHandler
 from ..protocol.flash_policy import POLICY_REQUEST
 from ..protocol.request_headers import RequestHeaders
 from .flash_server import reply_for
-from .gate import BUSY, TICKET_KEY, ConnectionGate, Ticket
+from .gate import TICKET_KEY, ConnectionGate, Ticket, refuse
 from .peer import SOCKET_KEY
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,7 +128,8 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         gate = self.gate
         if gate is None:
             return super().handle()  # type: ignore[no-any-return]
-        ticket = self._ticket = gate.enter()
+        gate.watch(self.server)  # a server not set up by listen(): counted at accept from now on
+        ticket = self._ticket = gate.claim(self.raw_socket)
         if ticket is None:
             self._refuse()
             return None
@@ -139,19 +140,8 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
                 ticket.release()
 
     def _refuse(self) -> None:
-        sock = self.raw_socket
-        try:
-            sock.settimeout(0.0)
-            sock.sendall(BUSY)
-            sock.recv(65536)  # what already came: closing over unread bytes would reset the answer away
-        except OSError:
-            pass
-        try:
-            sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
         self.rfile.close()
-        sock.close()
+        refuse(self.raw_socket)
         self.socket = None
 
     @property

@@ -156,6 +156,32 @@ def test_past_max_connections_a_new_connection_gets_503_unread_and_websockets_co
     wait_for(lambda: gate.count == 0)
 
 
+def test_connections_are_counted_at_accept_before_any_handler_runs(serve):
+    """In a burst gevent accepts faster than handler greenlets first run; the
+    count must not wait for them, or descriptors run out before a refusal."""
+    from gevent import socket
+
+    served = serve(origins="*:*", max_connections=3)
+    started = []
+    served.server._spawn = lambda *args: started.append(args)  # a hub too busy to start any handler
+    held = [socket.create_connection(("127.0.0.1", served.port)) for _ in range(3)]
+    wait_for(lambda: len(started) == 3)
+    for _ in range(3):
+        late = socket.create_connection(("127.0.0.1", served.port))
+        late.settimeout(5)
+        answer = b""
+        while True:
+            chunk = late.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 503 ")  # answered and closed in the accept loop
+        late.close()
+    assert len(started) == 3 and served.server.application.gate.count == 3
+    for sock in held:
+        sock.close()
+
+
 def test_max_connections_defaults_below_the_descriptor_limit():
     import resource
 
