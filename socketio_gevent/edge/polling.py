@@ -127,8 +127,7 @@ def _post(sessions: SessionTable, route: Route, environ: Dict[str, Any],
     try:
         body = responses.read_body(environ, limit, sessions.options.handshake_timeout)
     except responses.BodyTimeout:
-        sessions.log.warning("POST body for session %s not complete within handshake_timeout (%s s)",
-                             session.sid, sessions.options.handshake_timeout)
+        sessions.late_body(session)
         return responses.error(start_response, 408, "request body not complete in time",
                                cors + [("Connection", "close")])
     except responses.BodyTooLarge as exc:

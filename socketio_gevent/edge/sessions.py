@@ -300,6 +300,7 @@ class SessionTable:
         self.sessions: Dict[str, LiveSession] = {}
         self._refused = Throttled()
         self._paced = Throttled()
+        self._late_bodies = Throttled()
 
     def admit(self) -> bool:
         """Room for one more session? When not, say so in the log (once a minute)."""
@@ -317,6 +318,14 @@ class SessionTable:
             self.log.warning("session %s sends over inbound_rate (%s messages/s): reading paused %.2f s"
                              " (%d pause(s) since the last such line)",
                              session.sid, self.options.inbound_rate, delay, count)
+
+    def late_body(self, session: LiveSession) -> None:
+        """A POST body stalled past its deadline: say so once a minute (each costs a
+        connection the attacker can reopen at once, so a line each would flood the log)."""
+        count = self._late_bodies.note()
+        if count:
+            self.log.warning("POST body for session %s not complete within handshake_timeout (%s s): 408"
+                             " (%d such since the last such line)", session.sid, self.options.handshake_timeout, count)
 
     def create(self, transport: str, environ: Dict[str, Any], acks: bool = False) -> LiveSession:
         """A new session; ``acks`` if the client asked for the extension (and it is on)."""

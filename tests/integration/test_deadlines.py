@@ -3,6 +3,7 @@ the whole body, not each read. A peer that sends one byte every 0.2 s under
 a 0.5 s deadline must be cut at about 0.5 s, with a clear answer."""
 from __future__ import annotations
 
+import logging
 import time
 from typing import Tuple
 
@@ -58,15 +59,18 @@ def test_a_head_that_trickles_in_is_cut_at_the_deadline(serve, head, drip):
     assert served.http().request("GET", "/plain").status == 200  # a prompt client is served
 
 
-def test_a_body_that_stops_half_way_gets_408_at_the_deadline(serve):
+def test_a_body_that_stops_half_way_gets_408_at_the_deadline_and_one_log_line_a_minute(serve, caplog):
     served = serve(handshake_timeout=0.5, origins="*:*")
     sid = handshake(served.http())
     body = b"data=" + encode_message("x" * 50).encode()
     head = ("POST /socket.io/xhr-polling/%s/send HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
             "Content-Type: application/x-www-form-urlencoded\r\n\r\n" % (sid, len(body))).encode()
-    answer, took = trickle(served.port, head + body[:10], body[10:], every=0.3)
-    assert took < 2.0
-    assert answer.startswith(b"HTTP/1.1 408 ") and b"request body not complete in time" in answer
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            answer, took = trickle(served.port, head + body[:10], body[10:], every=0.3)
+            assert took < 2.0
+            assert answer.startswith(b"HTTP/1.1 408 ") and b"request body not complete in time" in answer
+    assert len([r for r in caplog.records if "POST body for session" in r.getMessage()]) == 1
 
 
 def test_a_prompt_keep_alive_client_is_never_cut(serve):
