@@ -40,6 +40,7 @@ from ..protocol.request_headers import RequestHeaders
 from .flash_server import reply_for
 from .gate import TICKET_KEY, ConnectionGate, Ticket, refuse
 from .peer import SOCKET_KEY
+from .throttle import Throttled
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..api.listener import Listener
@@ -91,6 +92,9 @@ class _SendFirstSocket:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._socket, name)
 
+    def __repr__(self) -> str:  # pywsgi's error lines start with the socket
+        return repr(self._socket)
+
 
 class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no types
     #: The listener whose options this handler follows (see :meth:`bound`).
@@ -102,10 +106,26 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
     #: pywsgi's connection; None once this handler has closed it itself.
     socket: Any
 
+    #: pywsgi's error lines are all about a client's bad request: one a minute.
+    client_errors = Throttled()
+
     @classmethod
     def bound(cls, listener: "Listener", gate: ConnectionGate) -> Type["SocketIOHandler"]:
         """This handler class, following ``listener``'s options and counting at ``gate``."""
-        return type(cls.__name__, (cls,), {"listener": listener, "gate": gate, "__module__": cls.__module__})
+        return type(cls.__name__, (cls,), {"listener": listener, "gate": gate, "client_errors": Throttled(),
+                                           "__module__": cls.__module__})
+
+    def log_error(self, msg: str, *args: Any) -> None:
+        """pywsgi's line for a bad request (late head, bad header …), at most one
+        a minute with a count: an attacker opens connections faster than a log
+        should grow."""
+        count = self.client_errors.note()
+        if count:
+            try:
+                text = msg % args if args else msg
+            except (TypeError, ValueError):
+                text = "%s %r" % (msg, args)
+            super().log_error("%s (%d bad request(s) since the last such line)", text, count)
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         try:

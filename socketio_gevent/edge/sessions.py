@@ -315,9 +315,9 @@ class SessionTable:
         """A client went over ``inbound_rate``: say so (once a minute), it is slowed."""
         count = self._paced.note()
         if count:
-            self.log.warning("session %s sends over inbound_rate (%s messages/s): reading paused %.2f s"
+            self.log.warning("session %s sends over inbound_rate (%s messages/s): reading paused %.1f ms"
                              " (%d pause(s) since the last such line)",
-                             session.sid, self.options.inbound_rate, delay, count)
+                             session.sid, self.options.inbound_rate, delay * 1000, count)
 
     def late_body(self, session: LiveSession) -> None:
         """A POST body stalled past its deadline: say so once a minute (each costs a
