@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 from urllib.parse import urlencode
 
 from gevent import socket
@@ -65,11 +65,17 @@ def exchange(port: int, request: bytes, until: Optional[bytes] = None) -> bytes:
     """Send raw bytes on a new connection; read until EOF (or until ``until`` shows)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     sock.sendall(request)
+    data = read_all(sock, until)
+    sock.close()
+    return data
+
+
+def read_all(sock: Any, until: Optional[bytes] = None) -> bytes:
+    """What ``sock`` receives until EOF (or until ``until`` shows)."""
     data = b""
     while until is None or until not in data:
         chunk = sock.recv(4096)
         if not chunk:
             break
         data += chunk
-    sock.close()
     return data

@@ -21,7 +21,7 @@ from socketio_gevent.edge import loop, reactor
 from socketio_gevent.protocol.flash_policy import POLICY_REQUEST
 
 from ..conftest import plain_app
-from .helpers import exchange
+from .helpers import exchange, read_all
 
 
 class LoggingMiddleware:
@@ -50,12 +50,7 @@ def test_the_handshake_deadline_follows_the_listener_through_a_wrapper():
     sock = socket.create_connection(("127.0.0.1", server.server_port), timeout=10)
     sock.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n")  # the rest of the headers never comes
     started = time.monotonic()
-    answer = b""
-    while True:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        answer += chunk
+    answer = read_all(sock)
     waited = time.monotonic() - started
     assert answer.startswith(b"HTTP/1.1 400")
     assert waited < 3, "the 10 s default applied instead of the listener's 0.5 s (%.1f s)" % waited
