@@ -26,6 +26,13 @@ def close_watcher(watcher: Any) -> None:
         watcher.close()
 
 
+def let_others_run() -> None:
+    """Let the loop serve other greenlets and poll for I/O, then come back.
+    From the hub itself (a timer's callback) there is nothing to yield to."""
+    if gevent.getcurrent() is not gevent.get_hub():
+        gevent.sleep(0)
+
+
 def now() -> float:
     """The loop's clock (monotonic seconds, as loop timers count them)."""
     return gevent.get_hub().loop.now()  # type: ignore[no-any-return]

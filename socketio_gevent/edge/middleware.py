@@ -22,6 +22,7 @@ from ..transports.common import control_character_in, preflight_headers
 from . import client_script, plain_websocket, polling, responses, streaming, websocket
 from .handler import SocketIOHandler
 from .gate import ConnectionGate, default_max_connections
+from .loop import let_others_run
 from .sessions import SessionTable
 from .throttle import Throttled
 
@@ -46,6 +47,7 @@ class SocketIOMiddleware:
     def __init__(self, app: Optional[WSGIApp], listener: "Listener") -> None:
         self.app: WSGIApp = app if app is not None else _not_found
         self.listener = listener
+        listener.let_others_run = let_others_run  # broadcasts turn the loop every few hundred sends
         #: The live sessions of ``listener`` served through this middleware.
         self.sessions = SessionTable(listener, listener.options, listener.log)
         listener.on("close", self.sessions.close)
