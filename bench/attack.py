@@ -327,49 +327,41 @@ def slow_body(port: int, seconds: float) -> str:
 def echo_flood(port: int, seconds: float) -> str:
     """A chat client writing as fast as its socket takes it; its own
     broadcasts, coming back, count what the server let through."""
-    s = ws_open(port)
     chunk = b"".join(ws_text(frame("flood %d" % i)) for i in range(2000))
-    back = [0]
-    drain = threading.Thread(target=_drain, args=(s, back), daemon=True)
-    drain.start()
-    end = time.monotonic() + seconds
-    sent = 0
-    while time.monotonic() < end:
-        try:
-            s.sendall(chunk)
-            sent += 2000
-        except OSError:
-            break
-    s.close()
-    drain.join(1)
+    sent, back = _flood(ws_open(port), chunk, 2000, b"::flood ", seconds)
     return "wrote %d messages; %d broadcast in %.0f s (inbound_rate 2,000/s + a second's burst)" % (
-        sent, back[0], seconds)
+        sent, back, seconds)
 
 
 def plain_flood(port: int, seconds: float) -> str:
     """The same on a plain ``wsgi.websocket`` route (an echo), with a run of
     empty continuation frames between messages."""
-    s = ws_open(port, "/echo")
     empty_run = bytes(_CLIENT._frame(0x01, b"")) + b"".join(_CLIENT._frame(0x00, b"") for _ in range(50)) + \
         _CLIENT._frame(0x80, b"flood")
     chunk = b"".join(ws_text("flood %d" % i) for i in range(2000)) + empty_run
+    sent, back = _flood(ws_open(port, "/echo"), chunk, 2001, b"flood", seconds)
+    return "wrote %d messages; %d echoed in %.0f s" % (sent, back, seconds)
+
+
+def _flood(s: socket.socket, chunk: bytes, messages: int, marker: bytes, seconds: float) -> Tuple[int, int]:
+    """Write ``chunk`` (``messages`` messages) over and over; count what comes back by ``marker``."""
     back = [0]
-    drain = threading.Thread(target=_drain, args=(s, back, b"flood"), daemon=True)
+    drain = threading.Thread(target=_drain, args=(s, back, marker), daemon=True)
     drain.start()
     end = time.monotonic() + seconds
     sent = 0
     while time.monotonic() < end:
         try:
             s.sendall(chunk)
-            sent += 2001
+            sent += messages
         except OSError:
             break
     s.close()
     drain.join(1)
-    return "wrote %d messages; %d echoed in %.0f s" % (sent, back[0], seconds)
+    return sent, back[0]
 
 
-def _drain(s: socket.socket, count: List[int], marker: bytes = b"::flood ") -> None:
+def _drain(s: socket.socket, count: List[int], marker: bytes) -> None:
     tail = b""
     try:
         while True:
