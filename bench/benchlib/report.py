@@ -60,13 +60,27 @@ ROWS: Dict[str, List[Row]] = {
 RATIOS: Dict[str, List[Tuple[str, str, bool]]] = {
     "echo": [("rate", "round-trips/s", True)],
     "large": [("mib_s", "MiB/s", True)],
-    "fanout": [("server_us_per_delivery", "server CPU/delivery", False), ("p99_ms", "p99", False)],
+    "fanout": [("server_us_per_delivery", "server CPU/delivery", False), ("p99_ms", "p99", False),
+               ("rate", "deliveries/s", True)],
     "idle": [("rss_kib_per_conn", "RSS/conn", False)],
     "longpoll": [("rate", "deliveries/s", True), ("p99_ms", "p99", False)],
 }
 
 NEAR_FULL = 0.9  # a CPU share this high means that side is saturated
 CORE_FULL = 0.95  # ... and so does a core this busy
+
+#: A server this busy at an offered rate is past it: its CPU per delivery is
+#: its core divided by what it kept up with (it batches more the further
+#: behind it falls), not what a delivery costs it at that rate. Such cells
+#: are marked and left out of the cost ratios; throughput and latency speak.
+SATURATED = 0.95
+#: the per-delivery costs that only mean a cost below saturation
+RATE_BOUND = ("server_us_per_delivery",)
+SAT_MARK = "*"
+
+
+def saturated(r: dict) -> bool:
+    return (r.get("server_cpu_share") or 0) >= SATURATED
 
 
 def median(values: List[Optional[float]]) -> Optional[float]:
@@ -103,11 +117,16 @@ def print_tables(results: List[dict], servers: List[str], rounds: int, out: Call
     for workload, label in labels:
         out("\n" + label)
         out("  %-20s" % "" + "".join("%*s" % (width, s) for s in servers))
+        marked = []
         for key, title, fmt in ROWS[workload] + SHARES:
             cells = []
             for s in servers:
                 value = median(of(s, label, key))
-                cells.append(fmt % value if value is not None else "-")
+                cell = fmt % value if value is not None else "-"
+                if value is not None and key in RATE_BOUND and is_saturated(ok, s, label):
+                    cell += SAT_MARK
+                    marked.append(s)
+                cells.append(cell)
             if any(c != "-" for c in cells):
                 out("  %-20s" % title + "".join("%*s" % (width, c) for c in cells))
         bounds = cells_bound(ok, servers, label)
@@ -128,8 +147,18 @@ def print_tables(results: List[dict], servers: List[str], rounds: int, out: Call
         if loadgen_bound:
             out("  note: loadgen-bound for %s: the generator's core saturated before the server's, so "
                 "rates and times there understate the server; compare server CPU per unit" % ", ".join(loadgen_bound))
+        if marked:
+            out("  %s %s at >= %d %% CPU at the offered rate: its CPU per delivery is its core over what it "
+                "kept up with, not a cost (read its deliveries/s, p50 and p99; cost ratios leave it out)"
+                % (SAT_MARK, ", ".join(marked), SATURATED * 100))
         for line in ratio_lines(ok, servers, workload, label):
             out(line)
+
+
+def is_saturated(ok: List[dict], server: str, label: str) -> bool:
+    """The server's median CPU share in this case reached :data:`SATURATED`."""
+    share = median([r.get("server_cpu_share") for r in ok if r["server"] == server and r["label"] == label])
+    return share is not None and share >= SATURATED
 
 
 def cells_bound(ok: List[dict], servers: List[str], label: str) -> List[str]:
@@ -153,12 +182,19 @@ def ratio_lines(ok: List[dict], servers: List[str], workload: str, label: str) -
             parts = []
             for p in ([base] if base else []) + peers:
                 ratios = []
+                skipped = 0
                 for (rnd, s), r in by_round.items():
-                    theirs = by_round.get((rnd, p), {}).get(key)
+                    other = by_round.get((rnd, p), {})
+                    theirs = other.get(key)
                     if s == o and r.get(key) and theirs:
+                        if key in RATE_BOUND and (saturated(r) or saturated(other)):
+                            skipped += 1  # not a cost: see SATURATED
+                            continue
                         ratios.append(r[key] / theirs)
                 if ratios:
                     parts.append("%.2fx %s" % (median(ratios), p))
+                elif skipped:
+                    parts.append("n/a (saturated) %s" % p)
             if parts:
                 lines.append("  %s / peer, %s (%s is better): %s" % (
                     o, title, "higher" if higher else "lower", ", ".join(parts)))

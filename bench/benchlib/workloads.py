@@ -102,6 +102,18 @@ WORKLOADS: Dict[str, List[Case]] = {
         Case("fanout", "fanout", "ws",
              "fan-out {clients:,} clients x {count} @ {interval} ms, {warmup} before unmeasured",
              {"clients": 1000, "count": 200, "interval": 10, "warmup": 20}, {"clients": 20, "count": 10, "warmup": 2}),
+        # client-triggered: one client sends <count> messages <interval> ms
+        # apart and the server's message handler broadcasts each one, the
+        # way an application relays a chat line (the handler's cost and the
+        # sender's read path are in the figure, the server's timer is not)
+        Case("fanout", "relay", "ws",
+             "fan-out client-triggered {clients:,} clients x {count} @ {interval} ms, {warmup} before unmeasured",
+             {"clients": 1000, "count": 200, "interval": 10, "warmup": 20}, {"clients": 20, "count": 10, "warmup": 2}),
+        # the same, offering more than any server here delivers (333k/s)
+        Case("fanout", "relay", "ws",
+             "fan-out client-triggered saturating {clients:,} clients x {count} @ {interval} ms, "
+             "{warmup} before unmeasured",
+             {"clients": 1000, "count": 600, "interval": 3, "warmup": 20}, {"clients": 20, "count": 10, "warmup": 2}),
     ],
     # (c) idle: open and hold; RSS per connection
     "idle": [

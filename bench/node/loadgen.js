@@ -17,6 +17,10 @@
 //                                                   W unmeasured broadcasts first;
 //                                                   K clients trigger at once: K x C broadcasts;
 //                                                   deliveries/s, send-to-receipt p50/p99, % delivered
+//   relay   --clients N --count C --interval MS     client-triggered fan-out: one client sends C
+//           [--warmup W]                            messages MS apart, each carrying its send time
+//                                                   in ms; the server's message handler broadcasts
+//                                                   each to everyone (sender included)
 //   idle    --clients N --hold S                    open N connections, hold them S seconds
 //   poll    --clients N --count C --interval MS     fanout over long-polling (sio-poll / eio-poll)
 //           [--triggers K]
@@ -71,6 +75,7 @@ function percentile(sorted, p) {
 }
 
 function fanoutTrigger(count, interval) { return 'bench:fanout:' + count + ':' + interval; }
+function relayText(sentMs) { return 'bench:relay:' + sentMs.toFixed(3); }
 
 // -- our framing: type ":" length ":" data "," (length in UTF-16 units) -------
 
@@ -100,12 +105,14 @@ const wsAdapters = {
   raw: {
     encode: (text) => text,
     trigger: fanoutTrigger,
+    relay: relayText,
     start(client, ready) { ready(); },
     onMessage(client, data, deliver) { deliver(data.toString()); },
   },
   sio: {
     encode: sioEncode,
     trigger: (count, interval) => sioEncode(fanoutTrigger(count, interval)),
+    relay: (sentMs) => sioEncode(relayText(sentMs)),
     start() {},
     onMessage(client, data, deliver, ready) {
       client.buf = sioFrames(client.buf + data.toString(), (type, body) => {
@@ -121,6 +128,7 @@ const wsAdapters = {
   'sio-acks': {
     encode: sioEncode,
     trigger: (count, interval) => sioEncode(fanoutTrigger(count, interval)),
+    relay: (sentMs) => sioEncode(relayText(sentMs)),
     start(client) { client.acked = 0; client.told = 0; },
     onMessage(client, data, deliver, ready) {
       client.buf = sioFrames(client.buf + data.toString(), (type, body) => {
@@ -138,6 +146,7 @@ const wsAdapters = {
   eio: {
     encode: (text) => '42' + JSON.stringify(['echo', text]),
     trigger: (count, interval) => '42' + JSON.stringify(['fanout', [count, interval]]),
+    relay: (sentMs) => '42' + JSON.stringify(['relay', sentMs.toFixed(3)]),
     start() {},
     onMessage(client, data, deliver, ready) {
       const s = data.toString();
@@ -310,6 +319,41 @@ async function fanout(args) {
   await receipts.wait(args, args.triggers * args.count * o.opened, triggeredAt);
   phase('end');
   return Object.assign(receipts.summary(args, o.clients), openSummary(o));
+}
+
+// Sends `count` relay messages from `sender`, `interval` ms apart on an
+// absolute schedule (a late timer does not push back the ones after it).
+async function sendRelays(sender, adapter, count, interval) {
+  const t0 = nowMs();
+  for (let k = 0; k < count; k++) {
+    const due = t0 + k * interval;
+    const wait = due - nowMs();
+    if (wait > 0) await sleep(wait);
+    if (sender.closed) throw new Error('the relay sender was closed');
+    sender.ws.send(adapter.relay(nowMs()));
+  }
+}
+
+async function relay(args) {
+  const adapter = wsAdapters[args.proto];
+  let receipts = new Receipts();
+  const o = await openAll(args, wsAttempt(args, adapter, (client, text) => receipts.record(client, text)));
+  const live = o.clients.filter((c) => !c.closed);
+  if (!live.length) throw new Error('no client opened: ' + JSON.stringify(o.errors));
+  const one = Object.assign({}, args, { triggers: 1 });
+  if (args.warmup > 0) {
+    const startedAt = nowMs();
+    await sendRelays(live[0], adapter, args.warmup, args.interval);
+    await receipts.wait(Object.assign({}, one, { count: 0 }), args.warmup * o.opened, startedAt);
+    receipts = new Receipts();
+    for (const c of o.clients) c.got = 0;
+  }
+  phase('start');
+  const startedAt = nowMs();
+  await sendRelays(live[0], adapter, args.count, args.interval);
+  await receipts.wait(Object.assign({}, one, { count: 0 }), args.count * o.opened, startedAt);
+  phase('end');
+  return Object.assign(receipts.summary(one, o.clients), openSummary(o));
 }
 
 async function idle(args) {
@@ -513,7 +557,7 @@ async function poll(args) {
 
 async function main() {
   const args = parseArgs(process.argv);
-  const modes = { echo, fanout, idle, poll };
+  const modes = { echo, fanout, relay, idle, poll };
   if (!modes[args.mode]) throw new Error('unknown mode ' + args.mode);
   const result = await modes[args.mode](args);
   process.stdout.write(JSON.stringify(Object.assign(

@@ -1,7 +1,8 @@
 """The floor: a raw gevent-websocket echo / broadcast server (no framing on top).
 
 Runs in bench/.venv-peers. "bench:fanout:<count>:<interval_ms>" broadcasts
-"<send time in ms>" to every connected socket, as the other servers do.
+"<send time in ms>" to every connected socket, as the other servers do;
+"bench:relay:<text>" broadcasts "<text>" at once (client-triggered fan-out).
 """
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ from geventwebsocket.handler import WebSocketHandler
 sockets = set()
 
 
+def broadcast(message: str) -> None:
+    for ws in list(sockets):
+        try:
+            ws.send(message)
+        except Exception:
+            sockets.discard(ws)
+
+
 def fanout(count: int, interval: float) -> None:
     for _ in range(count):
-        message = "%.3f" % (time.time() * 1000)
-        for ws in list(sockets):
-            try:
-                ws.send(message)
-            except Exception:
-                sockets.discard(ws)
+        broadcast("%.3f" % (time.time() * 1000))
         gevent.sleep(interval)
 
 
@@ -37,7 +41,9 @@ def app(environ, start_response):
             message = ws.receive()
             if message is None:
                 break
-            if isinstance(message, str) and message.startswith("bench:fanout:"):
+            if isinstance(message, str) and message.startswith("bench:relay:"):
+                broadcast(message[len("bench:relay:"):])
+            elif isinstance(message, str) and message.startswith("bench:fanout:"):
                 _, _, count, interval = message.split(":")
                 gevent.spawn(fanout, int(count), float(interval) / 1000)
             else:

@@ -6,6 +6,8 @@ Prints "listening on HOST:PORT" once ready. A client message
 "<send time in ms>" <interval_ms> apart to every connected client of the same
 kind (socket.io clients through ``listener.broadcast``; plain WebSocket
 clients one ``ws.send`` each, as the raw gevent-websocket server does).
+A client message "bench:relay:<text>" is broadcast as "<text>" from the
+message handler itself (client-triggered fan-out).
 """
 from __future__ import annotations
 
@@ -21,14 +23,17 @@ import socketio_gevent
 plain_sockets = set()
 
 
+def plain_broadcast(message: str) -> None:
+    for ws in list(plain_sockets):
+        try:
+            ws.send(message)
+        except Exception:
+            plain_sockets.discard(ws)
+
+
 def plain_fanout(count: int, interval: float) -> None:
     for _ in range(count):
-        message = "%.3f" % (time.time() * 1000)
-        for ws in list(plain_sockets):
-            try:
-                ws.send(message)
-            except Exception:
-                plain_sockets.discard(ws)
+        plain_broadcast("%.3f" % (time.time() * 1000))
         gevent.sleep(interval)
 
 
@@ -43,7 +48,9 @@ def plain_echo(environ, start_response):
             message = ws.receive()
             if message is None:
                 return []
-            if isinstance(message, str) and message.startswith("bench:fanout:"):
+            if isinstance(message, str) and message.startswith("bench:relay:"):
+                plain_broadcast(message[len("bench:relay:"):])
+            elif isinstance(message, str) and message.startswith("bench:fanout:"):
                 _, _, count, interval = message.split(":")
                 gevent.spawn(plain_fanout, int(count), float(interval) / 1000)
             else:
@@ -70,7 +77,9 @@ def main() -> None:
     @listener.on("connection")
     def connected(client):
         def on_message(message, annotations):
-            if isinstance(message, str) and message.startswith("bench:fanout:"):
+            if isinstance(message, str) and message.startswith("bench:relay:"):
+                listener.broadcast(message[len("bench:relay:"):])
+            elif isinstance(message, str) and message.startswith("bench:fanout:"):
                 _, _, count, interval = message.split(":")
                 gevent.spawn(fanout, int(count), float(interval) / 1000)
             else:

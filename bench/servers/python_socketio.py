@@ -2,7 +2,8 @@
 gevent-websocket's handler): the Python peer. Runs in bench/.venv-peers.
 
 Events: "echo" is answered with the same data; "fanout" [count, interval_ms]
-emits "tick" with the send time in ms to everyone.
+emits "tick" with the send time in ms to everyone; "relay" <text> emits "tick"
+<text> to everyone from the handler itself (client-triggered fan-out).
 """
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ sio = socketio.Server(async_mode="gevent", cors_allowed_origins="*")
 @sio.on("echo")
 def echo(sid, data):
     sio.emit("echo", data, to=sid)
+
+
+@sio.on("relay")
+def relay(sid, data):
+    sio.emit("tick", data)
 
 
 @sio.on("fanout")
