@@ -31,7 +31,6 @@ import logging
 import socket
 from typing import TYPE_CHECKING, Any, Dict, Optional, Type
 
-import gevent
 from gevent import pywsgi
 from gevent.pywsgi import WSGIHandler
 
@@ -39,7 +38,10 @@ from ..protocol.flash_policy import POLICY_REQUEST
 from ..protocol.request_headers import RequestHeaders
 from .flash_server import reply_for
 from .gate import TICKET_KEY, ConnectionGate, Ticket, refuse
+from .lean import LeanPath, LeanRequest
+from .loop import Deadline
 from .peer import SOCKET_KEY
+from .responses import BodyTimeout
 from .throttle import Throttled
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -109,11 +111,16 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
     #: pywsgi's error lines are all about a client's bad request: one a minute.
     client_errors = Throttled()
 
+    #: The middleware's lean path for polling requests (see :mod:`~socketio_gevent.edge.lean`).
+    lean: Optional[LeanPath] = None
+
     @classmethod
-    def bound(cls, listener: "Listener", gate: ConnectionGate) -> Type["SocketIOHandler"]:
-        """This handler class, following ``listener``'s options and counting at ``gate``."""
+    def bound(cls, listener: "Listener", gate: ConnectionGate,
+              lean: Optional[LeanPath] = None) -> Type["SocketIOHandler"]:
+        """This handler class, following ``listener``'s options and counting at ``gate``;
+        ``lean``: its middleware's lean path."""
         return type(cls.__name__, (cls,), {"listener": listener, "gate": gate, "client_errors": Throttled(),
-                                           "__module__": cls.__module__})
+                                           "lean": lean, "__module__": cls.__module__})
 
     def log_error(self, msg: str, *args: Any) -> None:
         """pywsgi's line for a bad request (late head, bad header …), at most one
@@ -138,8 +145,11 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
             # WebSocket reads go around the buffer. pywsgi's default (8 KiB)
             # stays allocated for the connection's whole life.
             rfile = sock.makefile("rb", RFILE_BUFFER)
-        self._head_deadline: Optional[gevent.Timeout] = None
-        self._ticket: Optional[Ticket] = None
+        self._head_deadline: Optional[Deadline] = None
+        #: This connection's place at the gate (``max_connections``).
+        self.ticket: Optional[Ticket] = None
+        #: The request being served on the lean path, if it is one.
+        self._lean_request: Optional[LeanRequest] = None
         super().__init__(_SendFirstSocket(sock), address, server, rfile)
 
     def handle(self) -> None:
@@ -149,13 +159,15 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         if gate is None:
             return super().handle()  # type: ignore[no-any-return]
         gate.watch(self.server)  # a server not set up by listen(): counted at accept from now on
-        ticket = self._ticket = gate.claim(self.raw_socket)
+        ticket = self.ticket = gate.claim(self.raw_socket)
         if ticket is None:
             self._refuse()
             return None
         try:
             return super().handle()  # type: ignore[no-any-return]
         finally:
+            if self._head_deadline is not None:
+                self._head_deadline.close()
             if not ticket.moved:
                 ticket.release()
 
@@ -173,11 +185,18 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         return listener.options.handshake_timeout
 
     def read_requestline(self) -> str:
-        self.socket.settimeout(self.handshake_timeout)  # an idle keep-alive connection waits this long
-        if self.rfile.peek(1)[:1] == b"<":
-            return self._answer_policy_request()
+        # An idle keep-alive connection waits handshake_timeout for its next
+        # request, on the connection's one timer: a socket timeout would
+        # make gevent build a timer for every read that waits.
         self._start_head_deadline()  # cancelled by read_request, or by handle_one_request on any other way out
         try:
+            first = self.rfile.peek(1)[:1]
+        except _HeadDeadline:
+            return ""  # idle for handshake_timeout: closed quietly
+        try:
+            if first == b"<":
+                return self._answer_policy_request()
+            self._start_head_deadline()  # from its first byte, the head has the whole handshake_timeout
             line: str = super().read_requestline()
         except _HeadDeadline:
             self.log_error("request line not complete within handshake_timeout (%s s): closed",
@@ -214,7 +233,7 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
             timeout = self.handshake_timeout
             if timeout is None:
                 return
-            deadline = self._head_deadline = gevent.Timeout(timeout, _HeadDeadline)
+            deadline = self._head_deadline = Deadline(timeout, _HeadDeadline)
         deadline.start()
 
     def _cancel_head_deadline(self) -> None:
@@ -250,10 +269,38 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         return self.headers.environ_items()
 
     def get_environ(self) -> Dict[str, Any]:
+        lean = self._lean_request
+        if lean is not None:
+            assert self.lean is not None
+            return self.lean.environ(self, lean)
         environ: Dict[str, Any] = super().get_environ()
         environ[SOCKET_KEY] = self.raw_socket
-        environ[TICKET_KEY] = self._ticket
+        environ[TICKET_KEY] = self.ticket
         return environ
+
+    def handle_one_response(self) -> None:
+        lean = self._lean_request
+        if lean is None:
+            super().handle_one_response()
+            return
+        assert self.lean is not None
+        self.lean.respond(self, lean, self.environ)
+
+    def read_body(self, size: int) -> bytes:
+        """``size`` bytes of a lean request's body (fewer at end of file), within
+        ``handshake_timeout`` on the connection's one timer."""
+        self._start_head_deadline()
+        try:
+            data: bytes = self.rfile.read(size)
+        except _HeadDeadline:
+            raise BodyTimeout() from None
+        finally:
+            self._cancel_head_deadline()
+        return data
+
+    @staticmethod
+    def logs_nothing(log: Any) -> bool:
+        return isinstance(log, _NOOP_LOG)
 
     def log_request(self) -> None:
         """pywsgi formats the access-log line even for a server that logs
@@ -262,15 +309,23 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
             return
         super().log_request()
 
+    def _check_http_version(self) -> bool:
+        """The two versions every request carries, without pywsgi's parse into a tuple of ints."""
+        version = self.request_version
+        if version == "HTTP/1.1" or version == "HTTP/1.0":
+            return True
+        return super()._check_http_version()  # type: ignore[no-any-return]
+
     def read_request(self, raw_requestline: str) -> bool:
+        self._lean_request = None
         try:
             result = super().read_request(raw_requestline)
-        except (socket.timeout, _HeadDeadline):
+        except _HeadDeadline:
             # pywsgi answers a ValueError with 400, logs this one line and closes.
             raise ValueError(
                 "request headers not complete within handshake_timeout (%s s)" % self.handshake_timeout
             ) from None
         finally:
             self._cancel_head_deadline()
-        self.socket.settimeout(None)
+        self._lean_request = self.lean.request_for(self) if self.lean is not None else None
         return result  # type: ignore[no-any-return]

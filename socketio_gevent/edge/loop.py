@@ -1,4 +1,4 @@
-"""Helpers on the gevent loop itself: timers, the idle gate, one helper per hub.
+"""Helpers on the gevent loop itself: timers, deadlines, the load gate, one helper per hub.
 
 Why loop timers and not a greenlet per session: an idle session would then
 cost a greenlet stack just to sleep. A loop timer is a small C watcher on
@@ -69,38 +69,38 @@ BUSY_LEAVE = 0.7
 LOAD_WINDOW = 0.1
 
 
-class IdleGate:
-    """Decides when a long poll with data answers: now-ish, or batched.
+class LoadGate:
+    """Decides whether a long poll with data answers now, or batched.
 
-    A quiet server answers in the first loop turn with nothing else
-    pending (a libev idle watcher fires then). A busy one (the process used
-    more than ``BUSY_ENTER`` of a CPU over the last window) holds answers
-    for the whole cap, so each response carries what queued meanwhile
-    instead of one HTTP round trip per few messages; it answers at idle
-    again once the load falls below ``BUSY_LEAVE``. Waiters that arrive
-    while the gate is closed share one cap timer (a timer per poll was 5 %
+    A quiet server answers at once: holding an answer would only add
+    latency. A busy one (the process used more than ``BUSY_ENTER`` of a CPU
+    over the last window) holds answers for the whole cap, so each response
+    carries what queued meanwhile instead of one HTTP round trip per few
+    messages; it answers at once again when the load falls below
+    ``BUSY_LEAVE``. Waiters share one cap timer (a timer per poll was 5 %
     of a saturated long-polling profile), so each waits *at most* its cap.
     """
 
     def __init__(self) -> None:
         self.loop = gevent.get_hub().loop
-        self._idle = self.loop.idle()
         self._cap: Any = None
         self._waiting: List[Callable[[], Any]] = []
         self.busy = False
         self._sampled_at = time.monotonic()
         self._cpu_at = time.process_time()
 
-    def wait(self, cap: float) -> None:
-        """Return once the loop is idle (unless busy), or after ``cap`` seconds at most."""
+    def holding(self) -> bool:
+        """Is the server busy, so that answers with data should be held?"""
         self._sample_load()
+        return self.busy
+
+    def wait(self, cap: float) -> None:
+        """Return after ``cap`` seconds at most (when the shared cap timer fires)."""
         event = Event()
         self._waiting.append(event.set)
         if self._cap is None:
             self._cap = self.loop.timer(cap)
             self._cap.start(self._open)
-        if not self.busy and not self._idle.active:
-            self._idle.start(self._open)
         event.wait()
 
     def _sample_load(self) -> None:
@@ -114,12 +114,46 @@ class IdleGate:
         self.busy = load > (BUSY_LEAVE if self.busy else BUSY_ENTER)
 
     def _open(self) -> None:
-        self._idle.stop()
         cap, self._cap = self._cap, None
         close_watcher(cap)
         waiting, self._waiting = self._waiting, []
         for wake in waiting:
             wake()
+
+
+class Deadline:
+    """One loop timer that throws ``exc()`` into the greenlet that last started it.
+
+    Why not ``gevent.Timeout``: a keep-alive connection starts and cancels
+    its deadline two or three times per request, and a ``Timeout``'s start
+    (Python code, a new timer when it is created) was 5 % of a long-polling
+    profile; a bare loop timer's stop and start are two C calls.
+    """
+
+    __slots__ = ("_timer", "_exc", "_greenlet")
+
+    def __init__(self, seconds: float, exc: Type[BaseException]) -> None:
+        self._timer: Any = gevent.get_hub().loop.timer(seconds)
+        self._exc = exc
+        self._greenlet: Any = None
+
+    def start(self) -> None:
+        """(Re)start: ``seconds`` from now."""
+        timer = self._timer
+        timer.stop()
+        self._greenlet = gevent.getcurrent()
+        timer.start(self._fire)
+
+    def cancel(self) -> None:
+        self._timer.stop()
+
+    def close(self) -> None:
+        close_watcher(self._timer)
+
+    def _fire(self) -> None:
+        greenlet, self._greenlet = self._greenlet, None
+        if greenlet is not None and not greenlet.dead:
+            greenlet.throw(self._exc())
 
 
 class _PerHub:
@@ -156,5 +190,5 @@ def per_hub(cls: Type[T]) -> T:
     return helper
 
 
-def idle_gate() -> IdleGate:
-    return per_hub(IdleGate)
+def load_gate() -> LoadGate:
+    return per_hub(LoadGate)

@@ -22,6 +22,7 @@ from ..transports.common import control_character_in, preflight_headers
 from . import client_script, plain_websocket, polling, responses, streaming, websocket
 from .handler import SocketIOHandler
 from .gate import ConnectionGate, default_max_connections
+from .lean import LeanPath
 from .loop import let_others_run
 from .sessions import SessionTable
 from .throttle import Throttled
@@ -54,7 +55,7 @@ class SocketIOMiddleware:
         #: The pywsgi handler class to serve this middleware with.
         #: Open connections against ``max_connections`` (``gate.count``).
         self.gate = ConnectionGate(listener.options.max_connections or default_max_connections(), listener.log)
-        self.handler_class: Type[SocketIOHandler] = SocketIOHandler.bound(listener, self.gate)
+        self.handler_class: Type[SocketIOHandler] = SocketIOHandler.bound(listener, self.gate, LeanPath(self))
         self._newer_clients = Throttled()
 
     def __call__(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
@@ -69,6 +70,12 @@ class SocketIOMiddleware:
             return self.app(environ, start_response)
         if route.transport == "static":
             return client_script.serve(environ, start_response)
+        return self.serve_route(route, environ, start_response)
+
+    def serve_route(self, route: routing.Route, environ: Dict[str, Any],
+                    start_response: responses.StartResponse) -> Iterable[bytes]:
+        """A request for one of our transports (the lean path enters here too)."""
+        listener = self.listener
         if route.transport not in listener.options.transports:
             return responses.error(start_response, 404, "transport %s is not enabled" % route.transport)
         bad = control_character_in(environ)

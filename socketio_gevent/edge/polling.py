@@ -20,7 +20,7 @@ from ..protocol.session import OPEN, decode_inbound
 from ..transports import jsonp_polling, xhr_polling
 from ..transports.common import Headers, cors_headers, parse_form, payload_from_form
 from . import responses
-from .loop import idle_gate
+from .loop import load_gate
 from .peer import HeldRequest
 from .sessions import LiveSession, SessionTable
 
@@ -32,15 +32,15 @@ class PollConnection(HeldRequest):
 
     def wait(self, timeout: Optional[float]) -> None:
         self.watch_peer()
-        self._event.wait(timeout)
+        self._wait(timeout)
 
 
 def poll(session: LiveSession, transport: str, duration: Optional[float],
          environ: Dict[str, Any], coalesce: float = 0.0, resume: Optional[int] = None) -> Optional[str]:
     """Hold until data or ``duration``; the payload ("" when empty or taken over).
 
-    With data, the answer waits (at most ``coalesce`` seconds) for the
-    server to be idle, so a busy server sends more per response. A client
+    With data, a busy server holds the answer ``coalesce`` seconds, so it
+    sends more per response; a quiet one answers at once. A client
     that hung up meanwhile gets nothing taken from the queue, so its next
     request receives it all. ``None``: the client's ``a=`` count was refused
     and ended the session (``session.failure`` says why).
@@ -53,7 +53,9 @@ def poll(session: LiveSession, transport: str, duration: Optional[float],
         if not session.has_queued() and connection.frames is None:
             connection.wait(duration)
         if coalesce and session.has_queued() and not connection.ended:
-            idle_gate().wait(coalesce)
+            gate = load_gate()
+            if gate.holding():
+                gate.wait(coalesce)
         if connection.hung_up():
             return ""  # taken over (the newer request gets the queue), closed, or gone
         return as_text(session.take(connection)) + connection.take_frames()

@@ -65,6 +65,11 @@ def error(
     return respond(start_response, code, all_headers, body)
 
 
+#: Set in an environ whose ``wsgi.input`` keeps the body's deadline itself
+#: (the lean path's, on its connection's timer): :func:`read_body` adds none.
+TIMED_INPUT_KEY = "socketio_gevent.timed_input"
+
+
 class BodyTooLarge(Exception):
     """A request body over ``max_message_size``: answered ``413``."""
 
@@ -87,7 +92,7 @@ def read_body(environ: Dict[str, Any], limit: int, timeout: Optional[float] = No
     read: one byte every few seconds must not hold a connection for ever).
     Socket errors propagate as ``OSError``.
     """
-    if timeout is None:
+    if timeout is None or environ.get(TIMED_INPUT_KEY):
         return _read_body(environ, limit)
     deadline = gevent.Timeout(timeout, BodyTimeout)
     deadline.start()

@@ -74,7 +74,8 @@ class Application(Protocol):
 class LiveSession:
     """One session on gevent; the handle a :class:`Client` sends through."""
 
-    __slots__ = ("machine", "table", "app", "log", "environ", "client", "_timer", "_inbound", "_pace", "_owed")
+    __slots__ = ("machine", "table", "app", "log", "environ", "client", "_timer", "_timer_at", "_inbound", "_pace",
+                 "_owed")
 
     def __init__(self, table: "SessionTable", transport: str, environ: Dict[str, Any], acks: bool = False) -> None:
         self.machine = Session(new_sid(), table.options, transport, now(), acks)
@@ -86,6 +87,8 @@ class LiveSession:
         #: The application's view of the session, once ``connection`` fired.
         self.client: Any = None
         self._timer: Optional[Timer] = None
+        #: When ``_timer`` fires (at or before the machine's deadline).
+        self._timer_at = 0.0
         #: Inbound messages of one session reach the application one at a time.
         self._inbound = Semaphore()
         rate = table.options.inbound_rate
@@ -274,17 +277,40 @@ class LiveSession:
             self.app.emit_disconnect(self.client, reason)
 
     def _set_timer(self, at: Optional[float]) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if at is not None:
-            self._timer = call_later(at - now(), self._tick, at)
+        """The machine's deadline moved to ``at``.
+
+        A timer already set to fire no later than ``at`` is kept: it fires
+        early, the machine finds nothing due, and :meth:`_tick` sets one for
+        the real deadline. Every poll moves the deadline twice (its attach
+        the heartbeat, its detach the close timeout), always later; keeping
+        the timer makes that one new loop timer per heartbeat interval
+        instead of two per poll.
+        """
+        timer = self._timer
+        if at is None:
+            if timer is not None:
+                timer.cancel()
+                self._timer = None
+            return
+        if timer is not None:
+            if self._timer_at <= at:
+                return
+            timer.cancel()
+        self._timer = call_later(at - now(), self._tick, at)
+        self._timer_at = at
 
     def _tick(self, at: float) -> None:
-        """In the hub: the machine's deadline came (never before ``at``)."""
+        """In the hub: the timer set for ``at`` fired (never before ``at``)."""
         self._timer = None
-        self.machine.tick(max(now(), at))
+        machine = self.machine
+        machine.tick(max(now(), at))
         self._apply()
+        deadline = machine.deadline
+        if self._timer is None and deadline is not None and deadline > at:
+            # It fired early: the real deadline is later. (A deadline at or
+            # before ``at`` that is still set waits for an input, as it
+            # would have without the early timer: no timer spins on it.)
+            self._set_timer(deadline)
 
     def __repr__(self) -> str:
         return "<LiveSession %s %s %s>" % (self.sid, self.transport, self.machine.state.value)

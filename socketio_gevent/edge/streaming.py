@@ -32,8 +32,7 @@ class StreamConnection(HeldRequest):
 
     def wait(self) -> None:
         """Until there is something to write, or the client hangs up."""
-        self._event.wait()
-        self._event.clear()
+        self._wait()
 
 
 Envelope = Callable[[str], bytes]

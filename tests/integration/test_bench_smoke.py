@@ -22,7 +22,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BENCH = os.path.join(ROOT, "bench")
 NODE_DIR = os.path.join(BENCH, "node")
 
-WS_WORKLOADS = {"echo": 1, "fanout": 1, "idle": 2, "large": 2}  # workload -> cases
+# workload -> cases (fan-out: server-timed, then client-triggered twice)
+WS_WORKLOADS = {"echo": 1, "fanout": 3, "idle": 2, "large": 2}
 EXPECTED = {
     "ours-ws": WS_WORKLOADS,
     "ours-plain-ws": WS_WORKLOADS,

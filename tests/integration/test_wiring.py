@@ -96,7 +96,7 @@ def test_loop_helpers_do_not_keep_a_hub_alive():
         hub = gevent.get_hub()
         refs.append(weakref.ref(hub))
         assert reactor.dispatcher() is reactor.dispatcher()
-        assert loop.idle_gate() is loop.idle_gate()
+        assert loop.load_gate() is loop.load_gate()
         assert reactor.dispatcher() is not main_dispatcher
         hub.destroy(destroy_loop=True)
 

@@ -28,10 +28,16 @@ def test_pywsgi_still_calls_the_handler_hooks_we_override():
     # read_request: the header deadline's end; MessageClass: our header reader
     assert "self.read_request(" in _source(handler.handle_one_request)
     assert "self.MessageClass(" in _source(handler.read_request)
+    # _check_http_version: our fast answer for HTTP/1.1 and 1.0
+    assert "self._check_http_version()" in _source(handler.read_request)
+    # get_environ, then handle_one_response: where the lean path takes over a polling request
+    one = _source(handler.handle_one_request)
+    assert one.index("self.get_environ()") < one.index("self.handle_one_response()")
     # _headers: how get_environ turns the header object into HTTP_* keys
     assert "self._headers()" in _source(handler.get_environ)
     assert "self.log_request()" in _source(handler.handle_one_response)
-    for name in ("read_requestline", "read_request", "MessageClass", "_headers", "get_environ", "log_request"):
+    for name in ("read_requestline", "read_request", "MessageClass", "_headers", "get_environ", "log_request",
+                 "_check_http_version", "handle_one_response"):
         assert name in vars(SocketIOHandler), name  # still overridden by us
         assert hasattr(handler, name), "pywsgi.WSGIHandler.%s is gone" % name
 
@@ -80,3 +86,19 @@ def test_gevent_sockets_detach_and_the_originals_are_reachable():
     assert get_original("_thread", "_local") is not None
     assert callable(gevent.get_hub().loop.now)
     assert isinstance(io.BufferedReader, type)
+
+
+def test_a_gevent_socket_holds_a_nonblocking_socket_as_sock():
+    # edge.peer.PeerWatch.gone peeks on it with MSG_DONTWAIT: one syscall, no timeout juggling
+    a, b = socket.socketpair()
+    try:
+        raw = a._sock
+        assert raw.gettimeout() == 0.0, "gevent's inner socket is no longer non-blocking"
+        try:
+            raw.recv(1, 0)
+            raise AssertionError("an empty non-blocking socket returned from recv")
+        except BlockingIOError:
+            pass
+    finally:
+        a.close()
+        b.close()
