@@ -31,6 +31,7 @@ import logging
 import socket
 from typing import TYPE_CHECKING, Any, Dict, Optional, Type
 
+import gevent
 from gevent import pywsgi
 from gevent.pywsgi import WSGIHandler
 
@@ -39,8 +40,8 @@ from ..protocol.request_headers import RequestHeaders
 from .flash_server import reply_for
 from .gate import TICKET_KEY, ConnectionGate, Ticket, refuse
 from .lean import LeanPath, LeanRequest
-from .loop import Deadline
-from .peer import SOCKET_KEY
+from .loop import Deadline, close_watcher
+from .peer import READ_WATCHER_KEY, SOCKET_KEY
 from .responses import BodyTimeout
 from .throttle import Throttled
 
@@ -146,6 +147,7 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
             # stays allocated for the connection's whole life.
             rfile = sock.makefile("rb", RFILE_BUFFER)
         self._head_deadline: Optional[Deadline] = None
+        self._read_watcher: Any = None
         #: This connection's place at the gate (``max_connections``).
         self.ticket: Optional[Ticket] = None
         #: The request being served on the lean path, if it is one.
@@ -168,6 +170,7 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         finally:
             if self._head_deadline is not None:
                 self._head_deadline.close()
+            close_watcher(self._read_watcher)
             if not ticket.moved:
                 ticket.release()
 
@@ -276,7 +279,16 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         environ: Dict[str, Any] = super().get_environ()
         environ[SOCKET_KEY] = self.raw_socket
         environ[TICKET_KEY] = self.ticket
+        environ[READ_WATCHER_KEY] = self.read_watcher
         return environ
+
+    def read_watcher(self) -> Any:
+        """The connection's read watcher, made at the first request that waits
+        (a held poll or a stream watches its client with it)."""
+        watcher = self._read_watcher
+        if watcher is None:
+            watcher = self._read_watcher = gevent.get_hub().loop.io(self.raw_socket.fileno(), 1)
+        return watcher
 
     def handle_one_response(self) -> None:
         lean = self._lean_request

@@ -31,7 +31,7 @@ from gevent.pywsgi import format_date_time
 from ..protocol import routing
 from ..protocol.options import POLLING_TRANSPORTS
 from .gate import TICKET_KEY
-from .peer import SOCKET_KEY
+from .peer import READ_WATCHER_KEY, SOCKET_KEY
 from .responses import TIMED_INPUT_KEY, BodyTimeout, error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,6 +138,7 @@ class LeanPath:
             "wsgi.url_scheme": handler.server.environ.get("wsgi.url_scheme", "http"),
             SOCKET_KEY: handler.raw_socket,
             TICKET_KEY: handler.ticket,
+            READ_WATCHER_KEY: handler.read_watcher,
         }
         environ.update(handler.headers.environ_items())
         if handler.command == "POST":

@@ -17,6 +17,10 @@ import gevent
 from ..protocol.outbox import FrameCache, Item
 from .loop import close_watcher
 
+#: Where the handler offers the connection's read watcher (a callable making
+#: it once): a poll per delivery would otherwise make and free one per poll.
+READ_WATCHER_KEY = "socketio_gevent.read_watcher"
+
 _PEEK_NOW = _stdsocket.MSG_PEEK | _stdsocket.MSG_DONTWAIT
 
 #: Where :class:`~socketio_gevent.edge.handler.SocketIOHandler` puts the
@@ -38,13 +42,22 @@ def socket_of(environ: Dict[str, Any]) -> Any:
 
 
 class PeerWatch:
+    __slots__ = ("_sock", "_wake", "_watcher", "_own")
+
     def __init__(self, environ: Dict[str, Any], wake: Callable[[], None]) -> None:
         self._sock = socket_of(environ)
         self._wake = wake
         self._watcher: Any = None
+        #: The watcher is this request's (closed by :meth:`stop`), not the connection's.
+        self._own = False
         if self._sock is not None:
             try:
-                self._watcher = gevent.get_hub().loop.io(self._sock.fileno(), 1)
+                make = environ.get(READ_WATCHER_KEY)
+                if make is not None:
+                    self._watcher = make()  # the connection's, reused by each of its requests
+                else:
+                    self._watcher = gevent.get_hub().loop.io(self._sock.fileno(), 1)
+                    self._own = True
                 self._watcher.start(self._readable)
             except OSError:
                 self._watcher = None
@@ -71,7 +84,10 @@ class PeerWatch:
 
     def stop(self) -> None:
         watcher, self._watcher = self._watcher, None
-        close_watcher(watcher)
+        if self._own:
+            close_watcher(watcher)
+        elif watcher is not None:
+            watcher.stop()
 
 
 class HeldRequest:
