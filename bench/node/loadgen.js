@@ -298,27 +298,38 @@ async function echo(args) {
   }, openSummary(o));
 }
 
+// Opens the receiving clients of a fan-out; `reset()` starts the measured
+// receipts afresh after an unmeasured warm-up.
+async function openReceivers(args, adapter) {
+  const r = { receipts: new Receipts() };
+  r.o = await openAll(args, wsAttempt(args, adapter, (client, text) => r.receipts.record(client, text)));
+  r.live = r.o.clients.filter((c) => !c.closed);
+  if (!r.live.length) throw new Error('no client opened: ' + JSON.stringify(r.o.errors));
+  r.reset = () => {
+    r.receipts = new Receipts();
+    for (const c of r.o.clients) c.got = 0;
+  };
+  return r;
+}
+
 async function fanout(args) {
   const adapter = wsAdapters[args.proto];
-  let receipts = new Receipts();
-  const o = await openAll(args, wsAttempt(args, adapter, (client, text) => receipts.record(client, text)));
-  const live = o.clients.filter((c) => !c.closed);
-  if (!live.length) throw new Error('no client opened: ' + JSON.stringify(o.errors));
+  const r = await openReceivers(args, adapter);
+  const { o, live } = r;
   if (args.warmup > 0) {
     // Not measured: the first broadcasts after 1,000 connections open are
     // slow on both sides (JIT, first writes), and with 200 broadcasts the
     // p99 is the tail of the worst two of them.
     live[0].ws.send(adapter.trigger(args.warmup, args.interval));
-    await receipts.wait(Object.assign({}, args, { count: args.warmup, triggers: 1 }), args.warmup * o.opened, nowMs());
-    receipts = new Receipts();
-    for (const c of o.clients) c.got = 0;
+    await r.receipts.wait(Object.assign({}, args, { count: args.warmup, triggers: 1 }), args.warmup * o.opened, nowMs());
+    r.reset();
   }
   phase('start');
   const triggeredAt = nowMs();
   for (const c of live.slice(0, args.triggers)) c.ws.send(adapter.trigger(args.count, args.interval));
-  await receipts.wait(args, args.triggers * args.count * o.opened, triggeredAt);
+  await r.receipts.wait(args, args.triggers * args.count * o.opened, triggeredAt);
   phase('end');
-  return Object.assign(receipts.summary(args, o.clients), openSummary(o));
+  return Object.assign(r.receipts.summary(args, o.clients), openSummary(o));
 }
 
 // Sends `count` relay messages from `sender`, `interval` ms apart on an
@@ -336,24 +347,21 @@ async function sendRelays(sender, adapter, count, interval) {
 
 async function relay(args) {
   const adapter = wsAdapters[args.proto];
-  let receipts = new Receipts();
-  const o = await openAll(args, wsAttempt(args, adapter, (client, text) => receipts.record(client, text)));
-  const live = o.clients.filter((c) => !c.closed);
-  if (!live.length) throw new Error('no client opened: ' + JSON.stringify(o.errors));
+  const r = await openReceivers(args, adapter);
+  const { o, live } = r;
   const one = Object.assign({}, args, { triggers: 1 });
   if (args.warmup > 0) {
     const startedAt = nowMs();
     await sendRelays(live[0], adapter, args.warmup, args.interval);
-    await receipts.wait(Object.assign({}, one, { count: 0 }), args.warmup * o.opened, startedAt);
-    receipts = new Receipts();
-    for (const c of o.clients) c.got = 0;
+    await r.receipts.wait(Object.assign({}, one, { count: 0 }), args.warmup * o.opened, startedAt);
+    r.reset();
   }
   phase('start');
   const startedAt = nowMs();
   await sendRelays(live[0], adapter, args.count, args.interval);
-  await receipts.wait(Object.assign({}, one, { count: 0 }), args.count * o.opened, startedAt);
+  await r.receipts.wait(Object.assign({}, one, { count: 0 }), args.count * o.opened, startedAt);
   phase('end');
-  return Object.assign(receipts.summary(one, o.clients), openSummary(o));
+  return Object.assign(r.receipts.summary(one, o.clients), openSummary(o));
 }
 
 async function idle(args) {
