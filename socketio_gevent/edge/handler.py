@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from typing import TYPE_CHECKING, Any, Dict, Optional, Type
 
 import gevent
@@ -310,9 +311,14 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
             self._cancel_head_deadline()
         return data
 
-    @staticmethod
-    def logs_nothing(log: Any) -> bool:
-        return isinstance(log, _NOOP_LOG)
+    def log_written(self, status: str, length: int) -> None:
+        """The access-log line of an answer the lean path wrote itself: pywsgi's
+        line, from the fields it would have set."""
+        if isinstance(self.server.log, _NOOP_LOG):
+            return
+        self.status, self._orig_status = status.encode("latin-1"), status
+        self.code, self.response_length, self.time_finish = int(status[:3]), length, time.time()
+        super().log_request()
 
     def log_request(self) -> None:
         """pywsgi formats the access-log line even for a server that logs

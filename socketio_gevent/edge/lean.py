@@ -185,12 +185,5 @@ class LeanPath:
         except OSError:
             handler.close_connection = True
             return
-        log = handler.server.log
-        if not handler.logs_nothing(log):
-            handler.status = status.encode("latin-1")
-            handler._orig_status = status
-            handler.code = int(status[:3])
-            handler.response_length = len(data)
-            handler.time_finish = time.time()
-            handler.log_request()
+        handler.log_written(status, len(data))
 
