@@ -24,7 +24,7 @@ from ..protocol.events import Event, encode_event, encode_result, read_answer, r
 from ..protocol.options import Options
 from ..protocol.origins import OriginPolicy
 from ..protocol.outbox import Annotations, FrameCache, Item, encode_item
-from .backends.base import Backend, Broadcast, except_set
+from .backends.base import Backend, Broadcast, BusMessage, Disconnect, except_set
 from .backends.memory import InProcessBackend
 from .clients import Client, SessionHandle
 from .rooms import RoomTarget, room_name as _room_name
@@ -92,8 +92,34 @@ class Listener(EventEmitter):
         #: Lets the event loop serve other connections in the middle of a long
         #: broadcast; the edge sets it (the api layer knows no event loop).
         self.let_others_run: Callable[[], None] = _nothing
-        self.backend = backend if backend is not None else InProcessBackend()
-        self.backend.attach(self._deliver_broadcast)
+        if backend is None:
+            backend = self._default_backend()
+        self.backend = backend
+        self.backend.attach(self._deliver)
+        self._started = False
+
+    def _default_backend(self) -> Backend:
+        if self.options.message_queue is None:
+            return InProcessBackend()
+        from ..edge.redis_backend import RedisBackend  # gevent and redis-py: only when asked for
+
+        return RedisBackend(self.options.message_queue, self.options.channel, self.log)
+
+    def start(self) -> None:
+        """Open the backend's connections, once, in the serving process.
+
+        ``listen()`` and the gunicorn worker call it; a server built by hand
+        calls it before serving (after the fork, if it forks).
+        """
+        if not self._started:
+            self._started = True
+            self.backend.start()
+
+    def health(self) -> Dict[str, Any]:
+        """The state of the message bus (``connected``, counters), and the clients here."""
+        health = self.backend.health()
+        health["clients"] = len(self.clients)
+        return health
 
     def add_listener(self, event: str, fn: Handler) -> None:
         """As on any emitter, with Flask-SocketIO's ``connect``/``disconnect``
@@ -147,7 +173,16 @@ class Listener(EventEmitter):
         ``listener.to("lobby").send("hi")``."""
         return RoomTarget(self, _room_name(room))
 
-    def _deliver_broadcast(self, broadcast: Broadcast) -> None:
+    def disconnect(self, sid: str) -> None:
+        """End the session with this id, in this process or another on the bus."""
+        self.backend.publish(Disconnect(sid))
+
+    def _deliver(self, broadcast: BusMessage) -> None:
+        if isinstance(broadcast, Disconnect):
+            target = self._sessions.get(broadcast.sid)
+            if target is not None:
+                target.disconnect()
+            return
         item = broadcast.item
         excluded = broadcast.except_
         room = broadcast.room

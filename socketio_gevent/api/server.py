@@ -30,6 +30,7 @@ def listen(server: WSGIServer, **options: Any) -> Listener:
     server.application = middleware
     server.handler_class = middleware.handler_class
     middleware.gate.watch(server)
+    listener.start()
     if listener.options.flash_policy_server:
         stop_policy = flash_server.serve(listener)
         if stop_policy is not None:

@@ -24,6 +24,7 @@ from .handler import SocketIOHandler
 from .gate import ConnectionGate, default_max_connections
 from .lean import LeanPath
 from .loop import let_others_run
+from .peer import socket_of
 from .sessions import SessionTable
 from .throttle import Throttled
 
@@ -34,6 +35,10 @@ WSGIApp = Callable[[Dict[str, Any], responses.StartResponse], Iterable[bytes]]
 
 __all__ = ["SocketIOMiddleware"]
 
+
+#: The answer to an upgrade the WSGI server gives us no socket for (one line, in a 501's body).
+NO_SOCKET = ("this server cannot upgrade to WebSocket: its WSGI server hands the application no socket; "
+             "under gunicorn run -k socketio_gevent.gunicorn.Worker")
 
 #: The answer to socket.io-client >= 1 (one line: it goes in a 400's body).
 NEWER_CLIENT = ("this server speaks the Socket.IO protocol of 2010 (socketio_gevent), not Engine.IO: "
@@ -57,6 +62,7 @@ class SocketIOMiddleware:
         self.gate = ConnectionGate(listener.options.max_connections or default_max_connections(), listener.log)
         self.handler_class: Type[SocketIOHandler] = SocketIOHandler.bound(listener, self.gate, LeanPath(self))
         self._newer_clients = Throttled()
+        self._no_socket = Throttled()
 
     def __call__(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
         listener = self.listener
@@ -98,6 +104,8 @@ class SocketIOMiddleware:
         if route.transport in POLLING_TRANSPORTS:
             return polling.handle(self.sessions, route, environ, start_response, verdict)
         if route.transport in WEBSOCKET_TRANSPORTS:
+            if socket_of(environ) is None:
+                return self._cannot_upgrade(environ, start_response)
             return websocket.handle(self.sessions, route, environ, start_response)
         return streaming.handle(self.sessions, route, environ, start_response, verdict)
 
@@ -112,6 +120,16 @@ class SocketIOMiddleware:
                 environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")[:80], self.listener.options.resource)
         return responses.error(start_response, 400, NEWER_CLIENT % self.listener.options.resource)
 
+    def _cannot_upgrade(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
+        """An upgrade under a server that is not gevent.pywsgi (gunicorn's plain
+        gevent worker): a clear 501, and the worker to use in the log, instead
+        of the server's 500 traceback; the browser client falls back to polling."""
+        count = self._no_socket.note()
+        if count:
+            self.listener.log.warning("refused %d WebSocket upgrade(s) (%s): %s", count,
+                                      environ.get("PATH_INFO", ""), NO_SOCKET)
+        return responses.error(start_response, 501, NO_SOCKET)
+
     def _plain_websocket(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
         """An upgrade outside the resource: the app gets ``environ["wsgi.websocket"]``."""
         listener = self.listener
@@ -124,4 +142,6 @@ class SocketIOMiddleware:
             listener.log.warning("refused websocket %s from origin %r",
                                  environ.get("PATH_INFO"), environ.get("HTTP_ORIGIN"))
             return responses.error(start_response, 403, "origin not allowed")
+        if socket_of(environ) is None:
+            return self._cannot_upgrade(environ, start_response)
         return plain_websocket.serve_plain(self.app, environ, start_response, listener.options, listener.log)

@@ -106,6 +106,13 @@ class Options:
     poll_coalesce: float = 0.02
     #: Offer the acks extension (docs/protocol.rst §9) to clients that ask.
     acknowledgements: bool = True
+    #: The Redis URL of the message bus shared by several processes
+    #: (``redis://host:6379/0``, ``rediss://…``, ``unix:///path?db=0``);
+    #: ``None``: this process alone.
+    message_queue: Optional[str] = None
+    #: The name every key of the bus starts with: processes of one
+    #: application share it, two applications on one Redis do not.
+    channel: str = "socketio_gevent"
     on_client_connect: Optional[Callable[..., Any]] = None
     on_client_message: Optional[Callable[..., Any]] = None
     on_client_disconnect: Optional[Callable[..., Any]] = None
@@ -153,6 +160,13 @@ class Options:
         coalesce = kwargs.get("poll_coalesce", cls.poll_coalesce)
         if isinstance(coalesce, bool) or not isinstance(coalesce, (int, float)) or not 0 <= coalesce <= 1:
             raise ValueError("poll_coalesce must be a number of seconds from 0 to 1")
+        queue = kwargs.get("message_queue")
+        if queue is not None and (not isinstance(queue, str)
+                                  or not queue.startswith(("redis://", "rediss://", "unix://"))):
+            raise ValueError("message_queue must be a redis://, rediss:// or unix:// URL, or None")
+        channel = kwargs.get("channel", cls.channel)
+        if not isinstance(channel, str) or not channel or any(c.isspace() for c in channel):
+            raise ValueError("channel must be a non-empty name without spaces")
         origins = kwargs.get("origins")
         if origins is not None and not isinstance(origins, str):
             kwargs["origins"] = tuple(origins)

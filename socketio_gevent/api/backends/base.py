@@ -1,30 +1,23 @@
 """The one interface a broadcast backend implements.
 
 Contract: the listener ``attach``-es one ``deliver`` callable; ``publish``
-must lead to ``deliver(broadcast)`` being called once in every attached
+must lead to ``deliver(message)`` being called once in every attached
 listener, in this process or another, in publish order per publisher.
-``deliver`` never blocks (it only queues on sessions).
+``deliver`` never blocks (it only queues on sessions). A message is a
+:class:`Broadcast` or a :class:`Disconnect` (``protocol.bus``). ``start``
+runs in the serving process (after a fork), before the first request.
 """
 from __future__ import annotations
 
 import abc
-from typing import Callable, FrozenSet, Iterable, NamedTuple, Optional, Union
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Union
 
-from ...protocol.outbox import Item
+from ...protocol.bus import Broadcast, BusMessage, Disconnect
 
-
-class Broadcast(NamedTuple):
-    #: The message, encoded once for every client (a frame or binary).
-    item: Item
-    #: Session ids that must not receive it.
-    except_: FrozenSet[str]
-    #: Only the members of this room (or the session with this id) receive it;
-    #: ``None``: every client. Each process delivers to its own members, so a
-    #: backend carries the name, never a member list.
-    room: Optional[str] = None
+__all__ = ["Backend", "Broadcast", "BusMessage", "Deliver", "Disconnect", "except_set"]
 
 
-Deliver = Callable[[Broadcast], None]
+Deliver = Callable[[BusMessage], None]
 
 
 def except_set(except_: Union[str, Iterable[str], None]) -> FrozenSet[str]:
@@ -42,8 +35,15 @@ class Backend(abc.ABC):
         """Register the listener's delivery function."""
 
     @abc.abstractmethod
-    def publish(self, broadcast: Broadcast) -> None:
-        """Send ``broadcast`` to every attached listener."""
+    def publish(self, message: BusMessage) -> None:
+        """Send ``message`` to every attached listener."""
+
+    def start(self) -> None:  # noqa: B027 (optional: most backends hold nothing)
+        """Open connections; called once the serving process runs (after a fork)."""
+
+    def health(self) -> Dict[str, Any]:
+        """What an operator checks: connected, counters of lost or dropped messages."""
+        return {"backend": type(self).__name__, "connected": True}
 
     def close(self) -> None:  # noqa: B027 (optional: most backends hold nothing)
         """Release connections; the default has none."""

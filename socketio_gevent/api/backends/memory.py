@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import List
 
-from .base import Backend, Broadcast, Deliver
+from .base import Backend, BusMessage, Deliver
 
 
 class InProcessBackend(Backend):
@@ -13,9 +13,9 @@ class InProcessBackend(Backend):
     def attach(self, deliver: Deliver) -> None:
         self._deliver.append(deliver)
 
-    def publish(self, broadcast: Broadcast) -> None:
+    def publish(self, message: BusMessage) -> None:
         for deliver in self._deliver:
-            deliver(broadcast)
+            deliver(message)
 
     def close(self) -> None:
         self._deliver.clear()
