@@ -36,6 +36,7 @@ _LAZY = {
     "SocketIOHandler": "socketio_gevent.edge.handler",
     "ProtocolError": "socketio_gevent.protocol.errors",
     "TestClient": "socketio_gevent.testing",
+    "Emitter": "socketio_gevent.publisher",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

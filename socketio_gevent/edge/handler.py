@@ -43,6 +43,7 @@ from .gate import TICKET_KEY, ConnectionGate, Ticket, refuse
 from .lean import LeanPath, LeanRequest
 from .loop import Deadline, close_watcher
 from .peer import READ_WATCHER_KEY, SOCKET_KEY
+from .relay import Forward
 from .responses import BodyTimeout
 from .throttle import Throttled
 
@@ -220,6 +221,19 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
                 # body that trickles in would hold the greenlet for ever).
                 body = self.wsgi_input
                 body.content_length, body.chunked_input = body.position, False
+
+    def process_result(self) -> None:
+        """A request for another process's session (``edge.relay``) is tunnelled
+        there: the socket is taken and nothing of pywsgi's is written."""
+        result = self.result
+        if type(result) is Forward:
+            self.close_connection = True
+            self.headers_sent = True
+            status = result.run(self)
+            self.status, self._orig_status = status.encode("latin-1"), status
+            self.code = int(status[:3]) if status[:3].isdigit() else 502
+            return
+        super().process_result()
 
     def handle_one_request(self) -> Any:
         try:

@@ -119,6 +119,8 @@ class LeanPath:
         route = routing.parse(path, self.resource)
         if route is None or not route.sid or route.transport not in self.transports:
             return None
+        if self.middleware.relay is not None and route.sid not in self.middleware.sessions.sessions:
+            return None  # another process's session, maybe: relayed from pywsgi's path
         headers = handler.headers
         if command == "POST":
             if (handler.content_length is None or headers.get("transfer-encoding") is not None

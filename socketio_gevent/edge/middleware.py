@@ -24,7 +24,9 @@ from .handler import SocketIOHandler
 from .gate import ConnectionGate, default_max_connections
 from .lean import LeanPath
 from .loop import let_others_run
-from .peer import socket_of
+from .peer import SOCKET_KEY, socket_of
+from .redis_backend import RedisBackend
+from .relay import Relay
 from .sessions import SessionTable
 from .throttle import Throttled
 
@@ -63,6 +65,10 @@ class SocketIOMiddleware:
         self.handler_class: Type[SocketIOHandler] = SocketIOHandler.bound(listener, self.gate, LeanPath(self))
         self._newer_clients = Throttled()
         self._no_socket = Throttled()
+        #: Requests for the sessions of other processes go to them (a Redis bus only).
+        self.relay: Optional[Relay] = None
+        if isinstance(listener.backend, RedisBackend):
+            self.relay = Relay(self, listener.backend)
 
     def __call__(self, environ: Dict[str, Any], start_response: responses.StartResponse) -> Iterable[bytes]:
         listener = self.listener
@@ -82,6 +88,13 @@ class SocketIOMiddleware:
                     start_response: responses.StartResponse) -> Iterable[bytes]:
         """A request for one of our transports (the lean path enters here too)."""
         listener = self.listener
+        if route.sid and self.relay is not None and route.sid not in self.sessions.sessions:
+            forward = self.relay.route(route.sid)
+            if forward is not None:  # another process's session: it answers, through the bus
+                if environ.get(SOCKET_KEY) is None:
+                    return responses.error(start_response, 503, "this server cannot relay requests "
+                                           "(serve it with SocketIOMiddleware's handler_class)")
+                return forward
         if route.transport not in listener.options.transports:
             return responses.error(start_response, 404, "transport %s is not enabled" % route.transport)
         bad = control_character_in(environ)

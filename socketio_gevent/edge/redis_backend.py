@@ -26,10 +26,11 @@ from __future__ import annotations
 import collections
 import secrets
 import time
-from typing import Any, Callable, Deque, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 import gevent
 from gevent.event import Event
+from gevent.lock import Semaphore
 
 from ..api.backends.base import Backend, BusMessage, Deliver
 from ..protocol.bus import BusError, BusReader, Entry, encode_entry
@@ -41,8 +42,13 @@ __all__ = ["RedisBackend", "require_patched_socket"]
 BATCH = 256
 #: Entries one ``XREAD`` returns at most.
 READ_COUNT = 1000
-#: Seconds the writer waits with nothing to write before it checks the connection.
-IDLE_PING = 5.0
+#: A process refreshes its "alive" key this often (seconds); the key lapses
+#: ``ALIVE_TTL`` after the last refresh, which is how others learn it died.
+ALIVE_EVERY = 1.0
+ALIVE_TTL = 4.0
+#: Entries an inbox keeps at most, and how long it outlives its last entry (ms).
+INBOX_BACKLOG = 100_000
+INBOX_TTL_MS = 120_000
 #: Backoff between reconnection attempts: from ``BACKOFF_MIN`` doubling to ``BACKOFF_MAX``.
 BACKOFF_MIN = 0.05
 BACKOFF_MAX = 2.0
@@ -87,7 +93,8 @@ class RedisBackend(Backend):
         import logging
 
         self.url = url
-        self.key = channel + ":bus"
+        self.channel = channel
+        self.key = (channel + ":bus").encode()
         self.log = log if log is not None else logging.getLogger("socketio_gevent")
         self.backlog = backlog
         self.max_buffered = max_buffered
@@ -95,9 +102,16 @@ class RedisBackend(Backend):
         self.timeout = timeout
         #: This process on the bus: its own entries are skipped when read.
         self.origin = secrets.token_urlsafe(9).encode()
+        #: Where other processes send this one the entries of relayed requests.
+        self.inbox = self.relay_key(self.origin)
+        #: Who takes those entries (:class:`~socketio_gevent.edge.relay.Relay`).
+        self.on_relay: Optional[Callable[[Dict[bytes, bytes]], None]] = None
+        self._inbox_id = b"0-0"  # a new process's inbox is new: everything in it is for us
+        self._query: Any = None
         self._targets: List[Deliver] = []
         self._reader = BusReader(self.origin)
-        self._buffer: Deque[Entry] = collections.deque()
+        #: ``(stream, entry)`` pairs waiting for the writer, oldest first.
+        self._buffer: Deque[Tuple[bytes, Entry]] = collections.deque()
         self._seq = 0
         self._wake = Event()
         self._last_id: Optional[bytes] = None
@@ -113,6 +127,7 @@ class RedisBackend(Backend):
         self.errors = 0
         self.last_error: Optional[str] = None
         self._drop_warning = Throttled(10.0)
+        self._query_lock = Semaphore()
         self._error_warning: Dict[str, Throttled] = {}
 
     # -- the Backend interface ----------------------------------------------
@@ -130,8 +145,44 @@ class RedisBackend(Backend):
                                  self.url, count, len(self._buffer))
             return
         self._seq += 1
-        self._buffer.append(encode_entry(self.origin, self._seq, message))
+        self._buffer.append((self.key, encode_entry(self.origin, self._seq, message)))
         self._wake.set()
+
+    # -- what the relay uses ------------------------------------------------
+    def relay_key(self, origin: bytes) -> bytes:
+        return b"%s:relay:%s" % (self.channel.encode(), origin)
+
+    def alive_key(self, origin: bytes) -> bytes:
+        return b"%s:alive:%s" % (self.channel.encode(), origin)
+
+    def send_to(self, origin: bytes, entry: Entry) -> bool:
+        """Queue ``entry`` for process ``origin``'s inbox; ``False`` if the
+        buffer is full (the caller's tunnel must end: its bytes would have a gap)."""
+        if len(self._buffer) >= self.max_buffered:
+            self.dropped += 1
+            return False
+        self._buffer.append((self.relay_key(origin), entry))
+        self._wake.set()
+        return True
+
+    def alive(self, origins: List[bytes]) -> Dict[bytes, bool]:
+        """Which of these processes are alive (their key refreshed within ``ALIVE_TTL``).
+
+        Raises redis-py's errors when Redis cannot answer.
+        """
+        with self._query_lock:
+            if self._query is None:
+                self._query = connect(self.url, self.timeout)
+            try:
+                pipe = self._query.pipeline(transaction=False)
+                for origin in origins:
+                    pipe.exists(self.alive_key(origin))
+                answers = pipe.execute()
+            except Exception:
+                query, self._query = self._query, None
+                query.close()
+                raise
+        return {origin: bool(answer) for origin, answer in zip(origins, answers)}
 
     def start(self) -> None:
         if self._running:
@@ -160,6 +211,10 @@ class RedisBackend(Backend):
     def close(self) -> None:
         self._running = False
         self._targets.clear()
+        self.on_relay = None
+        if self._query is not None:
+            self._query.close()
+            self._query = None
         gevent.killall(self._greenlets, block=False)
         self._greenlets = []
 
@@ -207,11 +262,17 @@ class RedisBackend(Backend):
             self.reading = True
             block_ms = int(self.block * 1000)
             while self._running:
-                answer = client.xread({self.key: self._last_id}, count=READ_COUNT, block=block_ms)
-                for _key, entries in answer or ():
-                    for entry_id, fields in entries:
-                        self._last_id = entry_id
-                        self._take(fields)
+                answer = client.xread({self.key: self._last_id, self.inbox: self._inbox_id},
+                                      count=READ_COUNT, block=block_ms)
+                for key, entries in answer or ():
+                    if key == self.key:
+                        for entry_id, fields in entries:
+                            self._last_id = entry_id
+                            self._take(fields)
+                    else:
+                        for entry_id, fields in entries:
+                            self._inbox_id = entry_id
+                            self._relayed(fields)
         finally:
             client.close()
 
@@ -225,6 +286,16 @@ class RedisBackend(Backend):
         if message is not None:
             self.received += 1
             self._deliver(message)
+
+    def _relayed(self, fields: Dict[bytes, bytes]) -> None:
+        handler = self.on_relay
+        if handler is None:
+            return
+        try:
+            handler(fields)
+        except Exception:  # a relay bug must not make the reader deaf
+            self.errors += 1
+            self.log.exception("message bus %s: a relayed entry failed", self.url)
 
     def _stream_end(self, client: Any) -> bytes:
         """Where a new reader starts: after the last entry (history is not replayed)."""
@@ -243,16 +314,26 @@ class RedisBackend(Backend):
         try:
             client.ping()
             self.writing = True
+            alive_key = self.alive_key(self.origin)
+            alive_ms = int(ALIVE_TTL * 1000)
+            client.set(alive_key, b"1", px=alive_ms)
+            alive_at = time.monotonic()
             while self._running:
+                if time.monotonic() - alive_at >= ALIVE_EVERY:
+                    client.set(alive_key, b"1", px=alive_ms)  # also tells us when Redis went away
+                    alive_at = time.monotonic()
                 if not buffer:
                     self._wake.clear()
-                    if not self._wake.wait(IDLE_PING):
-                        client.ping()  # nothing to write: still find out that Redis went away
+                    self._wake.wait(ALIVE_EVERY)
                     continue
                 batch = [buffer[i] for i in range(min(BATCH, len(buffer)))]
                 pipe = client.pipeline(transaction=False)
-                for entry in batch:
-                    pipe.xadd(self.key, entry, maxlen=self.backlog, approximate=True)
+                for key, entry in batch:
+                    if key == self.key:
+                        pipe.xadd(key, entry, maxlen=self.backlog, approximate=True)
+                    else:  # an inbox: bounded, and gone a while after its process
+                        pipe.xadd(key, entry, maxlen=INBOX_BACKLOG, approximate=True)
+                        pipe.pexpire(key, INBOX_TTL_MS)
                 pipe.execute()
                 for _ in batch:  # only now: an entry whose answer was lost is sent again (readers drop the copy)
                     buffer.popleft()

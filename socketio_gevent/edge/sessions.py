@@ -78,7 +78,7 @@ class LiveSession:
                  "_owed")
 
     def __init__(self, table: "SessionTable", transport: str, environ: Dict[str, Any], acks: bool = False) -> None:
-        self.machine = Session(new_sid(), table.options, transport, now(), acks)
+        self.machine = Session(new_sid(table.sid_prefix), table.options, transport, now(), acks)
         self.table = table
         self.app = table.app
         self.log = table.log
@@ -324,6 +324,9 @@ class SessionTable:
         self.options = options
         self.log = log
         self.sessions: Dict[str, LiveSession] = {}
+        #: What the ids of this table's sessions start with: this process's
+        #: name on the message bus (``protocol.relay``), or nothing.
+        self.sid_prefix = ""
         self._refused = Throttled()
         self._paced = Throttled()
         self._late_bodies = Throttled()

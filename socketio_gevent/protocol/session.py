@@ -138,8 +138,11 @@ class Log(NamedTuple):
 Effect = Any  # one of the classes above
 
 
-def new_sid() -> str:
-    """144 bits from the OS CSPRNG, URL-safe, never a ``/`` (§3)."""
+def new_sid(prefix: str = "") -> str:
+    """144 bits from the OS CSPRNG, URL-safe, never a ``/`` (§3); after a
+    ``prefix`` (the owning process's name on a message bus), 96 bits."""
+    if prefix:
+        return prefix + secrets.token_urlsafe(12)
     return secrets.token_urlsafe(18)
 
 
