@@ -222,6 +222,15 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
                 body = self.wsgi_input
                 body.content_length, body.chunked_input = body.position, False
 
+    def start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
+        """A connection that closes after this answer says so (RFC 9112 §9.6):
+        pywsgi closes after ``Connection: close`` without telling the client,
+        and a client that reuses the connection meets a reset."""
+        if self.close_connection and status[:3] != "101" and not any(
+                name.lower() == "connection" for name, _ in headers):
+            headers = list(headers) + [("Connection", "close")]
+        return super().start_response(status, headers, exc_info)
+
     def process_result(self) -> None:
         """A request for another process's session (``edge.relay``) is tunnelled
         there: the socket is taken and nothing of pywsgi's is written."""

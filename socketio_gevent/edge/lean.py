@@ -108,8 +108,9 @@ class LeanPath:
 
     def request_for(self, handler: "SocketIOHandler") -> Optional[LeanRequest]:
         """The lean request ``handler`` has just read, or None: pywsgi's path."""
-        if handler.server.application is not self.middleware or handler.request_version != "HTTP/1.1":
-            return None
+        if (handler.server.application is not self.middleware or handler.request_version != "HTTP/1.1"
+                or handler.close_connection):
+            return None  # (``Connection: close``: pywsgi's path says so in its answer, and closes)
         command = handler.command
         if command != "GET" and command != "POST":
             return None

@@ -117,7 +117,7 @@ class SocketIOMiddleware:
         if route.transport in POLLING_TRANSPORTS:
             return polling.handle(self.sessions, route, environ, start_response, verdict)
         if route.transport in WEBSOCKET_TRANSPORTS:
-            if socket_of(environ) is None:
+            if socket_of(environ) is None and plain_websocket.is_upgrade(environ):
                 return self._cannot_upgrade(environ, start_response)
             return websocket.handle(self.sessions, route, environ, start_response)
         return streaming.handle(self.sessions, route, environ, start_response, verdict)

@@ -199,6 +199,22 @@ def test_requests_the_lean_path_leaves_to_pywsgi(serve, lean_calls):
     assert lean_calls == []
 
 
+def test_a_request_that_asks_to_close_is_answered_so_and_closed(serve, lean_calls):
+    """``Connection: close`` takes pywsgi's path, which says so and closes (a
+    client that reuses the connection would otherwise meet a reset)."""
+    served = serve(origins="*:*")
+    sid = handshake(served.http())
+    served.listener.clients[sid].send("x")
+    sock = raw(served)
+    sock.sendall(poll_request(sid, "Connection: close\r\n"))
+    status, headers, body, rest = read_response(sock)
+    assert status == "HTTP/1.1 200 OK" and body.endswith(b"x,")
+    assert headers["connection"] == "close"
+    assert rest == b"" and sock.recv(10) == b""
+    sock.close()
+    assert lean_calls == []
+
+
 def test_the_access_log_has_a_line_for_a_lean_request():
     lines: List[str] = []
 
