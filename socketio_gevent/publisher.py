@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Dict, Iterable, Optional, Union
 
 from .api.backends.base import except_set
 from .protocol.bus import Broadcast, BusMessage, Disconnect, encode_entry
@@ -78,8 +78,8 @@ class Emitter:
     def _publish(self, message: BusMessage) -> None:
         with self._lock:
             seq = self._seq + 1  # taken only once Redis has it: a failed call leaves no gap
-            self.redis.xadd(self.key, encode_entry(self.origin, seq, message), maxlen=self.backlog,
-                            approximate=True)
+            fields: Dict[Any, Any] = encode_entry(self.origin, seq, message)  # redis-py's type is wider
+            self.redis.xadd(self.key, fields, maxlen=self.backlog, approximate=True)
             self._seq = seq
 
     def __enter__(self) -> "Emitter":
