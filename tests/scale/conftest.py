@@ -68,7 +68,8 @@ class Redis:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--unixsocket", self.unix,
-             "--save", "", "--appendonly", "no", "--dir", str(self.workdir), "--loglevel", "warning"],
+             "--save", "", "--appendonly", "no", "--enable-debug-command", "yes", "--dir", str(self.workdir),
+             "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, proc=self.proc)
 

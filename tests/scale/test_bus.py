@@ -1,0 +1,93 @@
+"""The Redis message bus between processes: URLs, the emitter, one port shared by four workers."""
+from __future__ import annotations
+
+import re
+from typing import List
+
+import gevent
+import pytest
+
+from socketio_gevent import Emitter
+from socketio_gevent.client.http import HTTPConnection
+from socketio_gevent.edge.redis_backend import RedisBackend
+from socketio_gevent.protocol.framing import decode_payload, encode_message
+
+from ..integration import helpers
+from ..integration.wsclient import RawWS
+from .conftest import health
+
+
+def messages(ws: RawWS, count: int, timeout: float = 10) -> List[str]:
+    """The next ``count`` messages (heartbeats aside)."""
+    got: List[str] = []
+    while len(got) < count:
+        got += [f.data[1:] if f.data.startswith(":") else f.data
+                for f in decode_payload(ws.next_message(timeout=timeout)) if f.type == "1"]
+    return got
+
+
+def opened(port: int) -> "tuple[RawWS, str]":
+    ws = RawWS(port)
+    sid = re.match(r"3:\d+:(.+),", ws.next_message()).group(1)
+    return ws, sid
+
+
+def test_without_gevent_monkey_patching_the_bus_refuses_to_start(redis_server):
+    backend = RedisBackend(redis_server.url)
+    with pytest.raises(RuntimeError, match=r"gevent\.monkey\.patch_all\(\)"):
+        backend.start()  # this test process is not patched: redis-py would block its loop
+
+
+def test_a_unix_socket_url_carries_broadcasts(gunicorn, redis_server):
+    a, b = gunicorn(redis_server.unix_url), gunicorn(redis_server.unix_url)
+    ws_a, _ = opened(a.port)
+    ws_b, _ = opened(b.port)
+    ws_a.send_text(encode_message("bcast:over the socket"))
+    assert messages(ws_b, 1) == ["over the socket"]
+    assert messages(ws_a, 1) == ["over the socket"]
+    assert health(b.port)["connected"] is True
+
+
+def test_the_emitter_reaches_every_process_rooms_and_single_sessions(gunicorn, redis_server):
+    a, b = gunicorn(redis_server.url), gunicorn(redis_server.url)
+    ws_a, sid_a = opened(a.port)
+    ws_b, sid_b = opened(b.port)
+    ws_b.send_text(encode_message("join:lobby"))
+    assert messages(ws_b, 1) == ["joined:lobby"]
+    with Emitter(redis_server.url, channel="scale") as emitter:
+        for i in range(20):
+            emitter.send("all:%d" % i)
+        emitter.send("lobby only", to="lobby")
+        emitter.send("just a", to=sid_a)
+        emitter.send("not b", except_=sid_b)
+        emitter.emit("news", {"n": 1}, to=sid_b)
+        assert messages(ws_a, 22) == ["all:%d" % i for i in range(20)] + ["just a", "not b"]
+        got_b = messages(ws_b, 22)
+        assert got_b[:21] == ["all:%d" % i for i in range(20)] + ["lobby only"]
+        assert "e:news" in got_b[21] and '[{"n":1}]' in got_b[21]  # the named event (§10), annotated
+        emitter.disconnect(sid_a)
+        assert ws_a.next_message(timeout=10) == "0:0:,"
+
+
+def test_four_workers_on_one_port_any_request_anywhere(gunicorn, redis_server):
+    """gunicorn -w 4 --reuse-port, a new TCP connection for every request."""
+    master = gunicorn(redis_server.url, workers=4, extra=["--reuse-port"])
+    port = master.port
+
+    def fresh() -> HTTPConnection:
+        return HTTPConnection("127.0.0.1", port, 30)
+
+    sid = helpers.handshake(fresh())
+    got: List[str] = []
+    for i in range(120):
+        response = helpers.post(fresh(), sid, encode_message("n:%d" % i))
+        assert response.status == 200, response
+        if i % 10 == 9:
+            while len(got) < i + 1:
+                response = helpers.poll(fresh(), sid)
+                assert response.status == 200, response
+                got += [f.data[1:] for f in decode_payload(response.body.decode()) if f.type == "1"]
+    assert got == ["echo:n:%d" % i for i in range(120)]
+    gevent.sleep(0.2)
+    pids = set(re.findall(r"\[(\d+)\] \[INFO\] [^\n]*/socket\.io/xhr-polling/%s/" % re.escape(sid), master.text))
+    assert len(pids) >= 2, "one worker served every request: %s" % pids
