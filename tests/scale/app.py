@@ -19,12 +19,19 @@ from typing import Any, Callable, Dict, List
 import socketio_gevent
 
 
+PAGE = b"""<!doctype html><html><head><meta charset="utf-8">
+<script src="/socket.io/socket.io.js"></script></head><body>scale</body></html>"""
+
+
 def page(environ: Dict[str, Any], start_response: Callable[..., Any]) -> List[bytes]:
+    kind = "text/plain"
     if environ.get("PATH_INFO") == "/health":
         body = repr(listener.health()).encode()
+    elif environ.get("PATH_INFO") == "/page.html":
+        body, kind = PAGE, "text/html; charset=utf-8"
     else:
         body = b"page"
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    start_response("200 OK", [("Content-Type", kind), ("Content-Length", str(len(body)))])
     return [body]
 
 
