@@ -41,26 +41,47 @@ def pinned(cpu: int, cmd: List[str]) -> List[str]:
     return cmd
 
 
+def tree(pid: int) -> List[int]:
+    """``pid`` and its descendants (a cluster server: its workers and Redis)."""
+    out = [pid]
+    for parent in out:
+        try:
+            for tid in os.listdir("/proc/%d/task" % parent):
+                with open("/proc/%d/task/%s/children" % (parent, tid)) as f:
+                    out.extend(int(child) for child in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system time of all the process's threads (live and exited)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    """User + system time of all the threads (live and exited) of the process and its children."""
+    total = 0
+    for each in tree(pid):
+        try:
+            with open("/proc/%d/stat" % each) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
 
 
 def thread_ns(pid: int) -> Dict[str, int]:
-    """tid -> nanoseconds on CPU (/proc/<pid>/task/*/schedstat): finer than
-    the 10 ms ticks of /proc/<pid>/stat, but blind to threads that exited."""
+    """tid -> nanoseconds on CPU (/proc/<pid>/task/*/schedstat), of the
+    process and its children: finer than the 10 ms ticks of
+    /proc/<pid>/stat, but blind to threads that exited."""
     out = {}
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                    out[tid] = int(f.read().split()[0])
-            except (OSError, ValueError, IndexError):
-                pass
-    except OSError:
-        pass
+    for each in tree(pid):
+        try:
+            for tid in os.listdir("/proc/%d/task" % each):
+                try:
+                    with open("/proc/%d/task/%s/schedstat" % (each, tid)) as f:
+                        out[tid] = int(f.read().split()[0])
+                except (OSError, ValueError, IndexError):
+                    pass
+        except OSError:
+            pass
     return out
 
 
@@ -74,11 +95,16 @@ def cpu_between(a: dict, b: dict) -> float:
 
 
 def rss_kib(pid: int) -> int:
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    total = 0
+    for each in tree(pid):
+        try:
+            with open("/proc/%d/status" % each) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
 
 
 def core_times() -> Dict[str, Tuple[int, int]]:
@@ -106,7 +132,9 @@ class ServerProcess:
         if "listening on" not in line:
             self.stop()
             raise RuntimeError("%s did not start: %r" % (spec.name, line))
-        self.port = int(line.strip().rsplit(":", 1)[1])
+        #: One port, or several (a cluster: "listening on 127.0.0.1:P1,P2").
+        self.ports = [int(p) for p in line.strip().rsplit(":", 1)[1].split(",")]
+        self.port = self.ports[0]
         # keep reading whatever else it prints, so it never blocks on a full pipe
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
@@ -135,7 +163,8 @@ def run_loadgen(server: ServerProcess, case: Case, smoke: bool) -> Tuple[dict, D
     """Runs the load generator against `server`; its result and the phase snapshots."""
     params = case.params(smoke)
     proto = server.spec.transports[case.transport][0]
-    args = [case.mode, "--proto", proto, "--url", server.spec.url(case.transport, server.port)]
+    args = [case.mode, "--proto", proto, "--url", server.spec.url(case.transport, server.ports)]
+    args += list(server.spec.loadgen_args)
     for key, value in params.items():
         args += ["--" + key, "%g" % value]
     local = local_addresses_needed(int(params.get("clients", 0)))

@@ -176,8 +176,11 @@ def ratio_lines(ok: List[dict], servers: List[str], workload: str, label: str) -
     peers = [s for s in servers if not s.startswith("ours")]
     lines = []
     for o in ours:
-        # a variant ("ours-ws-acks") is also compared with what it varies ("ours-ws")
-        base = o[:-len("-acks")] if o.endswith("-acks") and o[:-len("-acks")] in servers else None
+        # a variant ("ours-ws-acks", "ours-ws-redis") is also compared with what it varies ("ours-ws")
+        base = None
+        for suffix in ("-acks", "-redis"):
+            if o.endswith(suffix) and o[:-len(suffix)] in servers:
+                base = o[:-len(suffix)]
         for key, title, higher in RATIOS[workload]:
             parts = []
             for p in ([base] if base else []) + peers:

@@ -7,9 +7,10 @@ without it are skipped and shown as "-".
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(BENCH)
@@ -26,6 +27,10 @@ class ServerSpec:
     cmd: Tuple[str, ...]
     #: transport -> (loadgen protocol, path)
     transports: Dict[str, Tuple[str, str]]
+    #: more arguments for the load generator (``--cross 1``: every poll relayed)
+    loadgen_args: Tuple[str, ...] = ()
+    #: Redis must be installed (bench/servers/cluster.py starts a private one)
+    needs_redis: bool = False
 
     @property
     def ours(self) -> bool:
@@ -33,6 +38,10 @@ class ServerSpec:
 
     def missing(self) -> Optional[str]:
         """Why this server cannot run here (peers not installed), or None."""
+        if self.needs_redis and shutil.which("redis-server") is None:
+            return "redis-server is not installed (apt-get install redis-server)"
+        if "psio" in self.cmd and not os.path.exists(PEER_PY):
+            return "%s is missing (run bench/setup-peers)" % PEER_PY
         exe = self.cmd[0]
         if os.path.isabs(exe) and not os.path.exists(exe):
             return "%s is missing (run bench/setup-peers)" % exe
@@ -40,12 +49,15 @@ class ServerSpec:
             return "bench/node/node_modules has no socket.io (run bench/setup-peers)"
         return None
 
-    def url(self, transport: str, port: int) -> str:
+    def url(self, transport: str, ports: Sequence[int]) -> str:
+        """The load generator's ``--url``: one per port, comma-separated."""
         path = self.transports[transport][1]
-        return "%s://127.0.0.1:%d%s" % ("ws" if transport == "ws" else "http", port, path)
+        scheme = "ws" if transport == "ws" else "http"
+        return ",".join("%s://127.0.0.1:%d%s" % (scheme, port, path) for port in ports)
 
 
 _OURS = (OURS_PY, "servers/ours.py")
+_CLUSTER = (OURS_PY, "servers/cluster.py")
 SERVERS: Dict[str, ServerSpec] = {
     s.name: s
     for s in [
@@ -59,6 +71,15 @@ SERVERS: Dict[str, ServerSpec] = {
         ServerSpec("node-socketio", ("node", "node/sio_server.js"),
                    {"ws": ("eio", EIO_WS), "poll": ("eio-poll", EIO_POLL)}),
         ServerSpec("gevent-websocket", (PEER_PY, "servers/gevent_ws.py"), {"ws": ("raw", "/")}),
+        # two processes on one Redis (bench/servers/cluster.py): clients split
+        # between them, so a broadcast reaches half its recipients through Redis
+        ServerSpec("ours-ws-redis", _CLUSTER + ("ours",), {"ws": ("sio", "/socket.io/websocket")},
+                   needs_redis=True),
+        # every poll and send lands on the process that does not own its
+        # session and is relayed to the owner: the relay's added latency
+        ServerSpec("ours-polling-redis", _CLUSTER + ("ours",), {"poll": ("sio-poll", "/socket.io/xhr-polling")},
+                   loadgen_args=("--cross", "1"), needs_redis=True),
+        ServerSpec("python-socketio-redis", _CLUSTER + ("psio",), {"ws": ("eio", EIO_WS)}, needs_redis=True),
     ]
 }
 

@@ -26,6 +26,10 @@
 //           [--triggers K]
 // Connections open through a window of --inflight pending handshakes (never
 // more than that in the server's accept queue), each retried --retries times.
+// --url may list several servers, comma-separated (processes sharing a
+// message bus): client i talks to the (i mod n)-th; with --cross 1 a polling
+// client opens its session on one and sends every later request to the next
+// (each one relayed to the session's owner).
 //
 // Output: JSON lines. {"phase": name, "cpu_us": ..., "t_ms": ...} markers as
 // the run passes its phases (the harness reads the server's CPU and RSS at
@@ -54,7 +58,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function parseArgs(argv) {
   const args = { mode: argv[2], proto: 'raw', clients: 100, duration: 10, size: 16,
                  url: 'ws://127.0.0.1:8000/', count: 200, interval: 10, triggers: 1, warmup: 0, hold: 5,
-                 inflight: 256, retries: 2, quiet: 3, localAddresses: 1 };
+                 inflight: 256, retries: 2, quiet: 3, localAddresses: 1, cross: 0 };
   for (let i = 3; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     const value = argv[i + 1];
@@ -205,7 +209,8 @@ function wsAttempt(args, adapter, onDeliver) {
   return (i, ok, fail) => {
     const opts = { perMessageDeflate: false, handshakeTimeout: 30000 };
     if (args.localAddresses > 1) opts.localAddress = '127.0.0.' + (1 + (i % args.localAddresses));
-    const ws = new WebSocket(args.url, opts);
+    const urls = args.url.split(',');  // several servers (bench/servers/cluster.py): client i on the i-th mod n
+    const ws = new WebSocket(urls[i % urls.length], opts);
     allSockets.push(ws);
     const client = { ws, i, buf: '', got: 0, ready: false, closed: false };
     const ready = () => { if (!client.ready) { client.ready = true; ok(client); } };
@@ -452,8 +457,10 @@ let stamp = 0;
 const ts = () => Date.now() + '' + (stamp++ % 1000);
 
 class PollClient {
-  constructor(args, base, i, onDeliver) {
-    this.args = args; this.base = base; this.path = base.pathname.replace(/\/$/, '');
+  // `home`: where the session is opened; `base`: where its polls and sends go
+  // (another server with --cross 1: every request relayed to the owner)
+  constructor(args, home, base, i, onDeliver) {
+    this.args = args; this.home = home; this.base = base; this.path = base.pathname.replace(/\/$/, '');
     this.i = i; this.onDeliver = onDeliver;
     this.got = 0; this.ready = false; this.closed = false; this.errors = 0; this.polls = 0;
   }
@@ -496,7 +503,7 @@ class PollClient {
 
 class SioPollClient extends PollClient {
   async handshake() {
-    const res = await this.get(this.path + '//' + ts());
+    const res = await new HttpConn(this.home).request('GET', this.path + '//' + ts());
     if (res.status !== 200) throw new Error('handshake status ' + res.status);
     sioFrames(res.body, (type, body) => { if (type === '3') this.sid = body; });
     if (!this.sid) throw new Error('no session id in ' + res.body.slice(0, 80));
@@ -542,11 +549,12 @@ class EioPollClient extends PollClient {
 let stopping = false;
 
 async function poll(args) {
-  const base = new URL(args.url);
+  const urls = args.url.split(',').map((u) => new URL(u));
   const Client = { 'sio-poll': SioPollClient, 'eio-poll': EioPollClient }[args.proto];
   const receipts = new Receipts();
   const o = await openAll(args, (i, ok, fail) =>
-    new Client(args, base, i, (client, text) => receipts.record(client, text)).start(ok, fail));
+    new Client(args, urls[i % urls.length], urls[(i + (args.cross ? 1 : 0)) % urls.length], i,
+      (client, text) => receipts.record(client, text)).start(ok, fail));
   const live = o.clients.filter((c) => !c.closed);
   if (!live.length) throw new Error('no client opened: ' + JSON.stringify(o.errors));
   phase('start');

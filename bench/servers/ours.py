@@ -7,12 +7,20 @@ Prints "listening on HOST:PORT" once ready. A client message
 kind (socket.io clients through ``listener.broadcast``; plain WebSocket
 clients one ``ws.send`` each, as the raw gevent-websocket server does).
 A client message "bench:relay:<text>" is broadcast as "<text>" from the
-message handler itself (client-triggered fan-out).
+message handler itself (client-triggered fan-out). With ``--redis URL`` it
+is one of several processes on that message bus (bench/servers/cluster.py).
 """
 from __future__ import annotations
 
-import argparse
-import time
+import sys
+
+if "--redis" in sys.argv:  # redis-py's sockets must be gevent's (bench/servers/cluster.py)
+    from gevent import monkey
+
+    monkey.patch_all()
+
+import argparse  # noqa: E402
+import time  # noqa: E402
 
 import gevent
 from gevent.pywsgi import WSGIServer
@@ -62,6 +70,7 @@ def plain_echo(environ, start_response):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--redis", default=None, help="a message_queue URL: one of several processes")
     args = parser.parse_args()
     server = WSGIServer(("127.0.0.1", args.port), plain_echo, log=None, backlog=4096)
     listener = socketio_gevent.listen(
@@ -70,6 +79,7 @@ def main() -> None:
         # no per-client message rate: the echo workloads drive one client
         # past the default 2,000/s (4 KiB echo: 2,400/s), and the peers have none
         inbound_rate=None,
+        message_queue=args.redis,
     )
 
     def fanout(count: int, interval: float) -> None:

@@ -80,3 +80,24 @@ def test_bind_failure_is_logged_once_and_not_fatal(caplog):
     assert all(flash_server.server_for(each) is None for each in listeners)
     assert sum("flash policy server not started" in r.getMessage() for r in caplog.records) == 1
     blocker.close()
+
+
+def test_the_standalone_policy_server_answers_for_the_given_origins_and_port(tmp_path):
+    """``python -m socketio_gevent.flash_policy``: what an operator runs once per host."""
+    import subprocess
+    import sys
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    proc = subprocess.Popen([sys.executable, "-m", "socketio_gevent.flash_policy", "--host", "127.0.0.1",
+                             "--port", str(port), "--origins", "example.com:*", "--to-port", "8080"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("flash policy on 127.0.0.1:%d" % port)
+        reply = ask(port)
+        assert b'<allow-access-from domain="example.com" to-ports="8080"/>' in reply
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -8,6 +8,7 @@ cross-process send from a client:
 - ``join:<room>``: ``client.join(room)``, answered ``joined:<room>``
 - ``to:<sid>:<text>``: ``listener.to(sid).send(text)`` (a session of any process)
 - ``kick:<sid>``: ``listener.disconnect(sid)``
+- ``realm:<text>``: ``listener.realm("chat").broadcast(text)``
 - ``pid``: answered ``pid:<this process>``
 - anything else: echoed back as ``echo:<message>``
 """
@@ -60,6 +61,8 @@ def command(message: Any, client: Any) -> None:
     elif verb == "to":
         sid, _, text = rest.partition(":")
         listener.to(sid).send(text)
+    elif verb == "realm":
+        listener.realm("chat").broadcast(rest)
     elif verb == "kick":
         listener.disconnect(rest)
     elif message == "pid":

@@ -10,6 +10,7 @@ import pytest
 from socketio_gevent import Emitter
 from socketio_gevent.client.http import HTTPConnection
 from socketio_gevent.edge.redis_backend import RedisBackend
+from socketio_gevent.protocol.bus import Broadcast
 from socketio_gevent.protocol.framing import decode_payload, encode_message
 
 from ..integration import helpers
@@ -46,6 +47,28 @@ def test_a_unix_socket_url_carries_broadcasts(gunicorn, redis_server):
     assert messages(ws_b, 1) == ["over the socket"]
     assert messages(ws_a, 1) == ["over the socket"]
     assert health(b.port)["connected"] is True
+
+
+def test_a_realm_broadcast_crosses_processes(gunicorn, redis_server):
+    a, b = gunicorn(redis_server.url), gunicorn(redis_server.url)
+    ws_a, _ = opened(a.port)
+    ws_b, _ = opened(b.port)
+    ws_a.send_text(encode_message("realm:in chat"))
+    frames = decode_payload(ws_b.next_message(timeout=10))
+    assert [(f.type, f.data) for f in frames] == [("1", "r:chat\n:in chat")]  # annotated with its realm (§7)
+
+
+def test_past_max_buffered_entries_for_other_processes_are_dropped_and_counted(caplog):
+    """Redis away for long: local delivery goes on, what others would get is bounded."""
+    backend = RedisBackend("redis://127.0.0.1:9/0", max_buffered=10)  # never started: nothing is written
+    delivered = []
+    backend.attach(delivered.append)
+    for i in range(25):
+        backend.publish(Broadcast("1:2::%d," % (i % 10), frozenset()))
+    assert len(delivered) == 25  # this process's clients got every one
+    health = backend.health()
+    assert health["buffered"] == 10 and health["dropped"] == 15
+    assert sum("dropped" in r.getMessage() for r in caplog.records) == 1  # one line, not fifteen
 
 
 def test_the_emitter_reaches_every_process_rooms_and_single_sessions(gunicorn, redis_server):

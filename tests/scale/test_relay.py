@@ -77,6 +77,25 @@ def test_every_transport_through_a_balancer_with_no_affinity(three, transport):
         balancer.stop()
 
 
+def test_a_relayed_poll_whose_client_hangs_up_leaves_the_messages_to_the_next_request(three):
+    """The edge's client hangs up during a held poll: the owner sees the end
+    of file as from its own client, takes nothing, and the next poll (on a
+    third process) gets what was sent meanwhile."""
+    a, b, c = (m.port for m in three)
+    sid = helpers.handshake(fresh(a))
+    conn = fresh(b)
+    held = gevent.spawn(helpers.poll, conn, sid)
+    gevent.sleep(0.5)  # relayed to A and held there
+    held.kill()
+    conn.close()  # the client hangs up
+    gevent.sleep(0.5)
+    other = helpers.handshake(fresh(c))
+    assert helpers.post(fresh(c), other, encode_message("to:%s:kept" % sid)).status == 200
+    response = helpers.poll(fresh(c), sid)
+    assert response.status == 200
+    assert [f.data for f in decode_payload(response.body.decode()) if f.type == "1"] == [":kept"]
+
+
 def test_a_websocket_reconnect_lands_on_another_process_and_keeps_its_session(three):
     a, b, c = (m.port for m in three)
     ws = RawWS(a)
