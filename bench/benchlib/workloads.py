@@ -31,6 +31,8 @@ class ServerSpec:
     loadgen_args: Tuple[str, ...] = ()
     #: Redis must be installed (bench/servers/cluster.py starts a private one)
     needs_redis: bool = False
+    #: runs only the cases that name it (``Case.only``)
+    named_only: bool = False
 
     @property
     def ours(self) -> bool:
@@ -78,7 +80,7 @@ SERVERS: Dict[str, ServerSpec] = {
         # every poll and send lands on the process that does not own its
         # session and is relayed to the owner: the relay's added latency
         ServerSpec("ours-polling-redis", _CLUSTER + ("ours",), {"poll": ("sio-poll", "/socket.io/xhr-polling")},
-                   loadgen_args=("--cross", "1"), needs_redis=True),
+                   loadgen_args=("--cross", "1"), needs_redis=True, named_only=True),
         ServerSpec("python-socketio-redis", _CLUSTER + ("psio",), {"ws": ("eio", EIO_WS)}, needs_redis=True),
     ]
 }
@@ -96,6 +98,8 @@ class Case:
     smoke: Dict[str, float] = field(default_factory=dict)
     #: the phases between which CPU and wall time are measured
     window: Tuple[str, str] = ("start", "end")
+    #: if set, the only servers this case runs on
+    only: Tuple[str, ...] = ()
 
     def params(self, smoke: bool) -> Dict[str, float]:
         return dict(self.args, **self.smoke) if smoke else dict(self.args)
@@ -156,6 +160,12 @@ WORKLOADS: Dict[str, List[Case]] = {
              "long-poll saturating {clients} clients x {triggers} x {count} @ {interval} ms",
              {"clients": 100, "triggers": 40, "count": 250, "interval": 1},
              {"clients": 20, "triggers": 4, "count": 10}),
+        # every poll and send on the process that does not own the session,
+        # relayed to the owner through Redis (ours-polling-redis), beside the
+        # same on one process: what the relay adds to a delivery's latency
+        Case("longpoll", "poll", "poll", "long-poll relayed {clients} clients x {count} @ {interval} ms",
+             {"clients": 20, "count": 200, "interval": 50}, {"clients": 5, "count": 10},
+             only=("ours-polling", "ours-polling-redis")),
     ],
     # (e) large messages
     "large": [
@@ -168,6 +178,10 @@ WORKLOADS: Dict[str, List[Case]] = {
 
 
 def applicable(server: ServerSpec, case: Case) -> bool:
+    if case.only and server.name not in case.only:
+        return False
+    if server.named_only and server.name not in case.only:
+        return False
     return case.transport in server.transports
 
 

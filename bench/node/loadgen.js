@@ -398,7 +398,10 @@ class HttpConn {
       this.parse();
     });
     const fail = (e) => {
-      if (this.sock === sock) this.sock = null;
+      // a socket this connection already left (closed after "Connection: close")
+      // must not fail the request now in flight on its successor
+      if (this.sock !== sock) return;
+      this.sock = null;
       const p = this.pending; this.pending = null;
       if (p) p.reject(e || new Error('connection closed'));
     };
