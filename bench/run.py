@@ -10,7 +10,10 @@ connections), longpoll (100 xhr-polling clients, 200 broadcasts, and a
 saturating 2,000 at 1 ms), large (4 KiB and 64 KiB echo). Servers: ours-ws,
 ours-polling (long-poll only), ours-plain-ws (our WebSocket without the
 socket.io framing), python-socketio, node-socketio, gevent-websocket (the
-floor; no polling). A server without a workload's transport shows "-".
+floor; no polling), and two workers on a private Redis: ours-ws-redis,
+python-socketio-redis (its RedisManager), ours-polling-redis (every poll
+relayed to the worker that owns its session; its own case only). A server
+without a workload's transport shows "-".
 
 Each measurement starts a fresh server on 127.0.0.1 pinned to CPU 0 (taskset)
 and drives it with the same Node load generator pinned to CPU 1; both get the

@@ -1,7 +1,8 @@
 """The benchmark's smoke run, so the bench never rots (issue 4).
 
-Runs ``bench/run.py --smoke`` against our three servers only (the peers are
-never installed by the tests) and checks that every workload completed and
+Runs ``bench/run.py --smoke`` against our servers only (the peers are
+never installed by the tests; the two-worker servers start a private
+redis-server, which the test command installs) and checks that every workload completed and
 counted what it should: echo round-trips, every fan-out and long-poll
 broadcast delivered to every client, every idle connection held. It never
 asserts a speed. The Node load generator's one dependency (``ws``) is
@@ -22,12 +23,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BENCH = os.path.join(ROOT, "bench")
 NODE_DIR = os.path.join(BENCH, "node")
 
-# workload -> cases (fan-out: server-timed, then client-triggered twice)
-WS_WORKLOADS = {"echo": 1, "fanout": 3, "idle": 2, "large": 2}
+# workload -> cases (fan-out: server-timed, then client-triggered at 100k/s,
+# at 10k/s (not for the plain WebSocket) and saturating; long-poll: gentle,
+# saturating, and relayed beside its two-worker counterpart)
+WS_WORKLOADS = {"echo": 1, "fanout": 4, "idle": 2, "large": 2}
 EXPECTED = {
     "ours-ws": WS_WORKLOADS,
-    "ours-plain-ws": WS_WORKLOADS,
-    "ours-polling": {"longpoll": 2},
+    "ours-ws-redis": WS_WORKLOADS,
+    "ours-plain-ws": dict(WS_WORKLOADS, fanout=3),
+    "ours-polling": {"longpoll": 3},
+    "ours-polling-redis": {"longpoll": 1},
 }
 
 
