@@ -23,6 +23,9 @@ from .edge.middleware import SocketIOMiddleware
 
 __all__ = ["Worker", "find_middleware"]
 
+#: Seconds a new worker waits for its message bus before it serves anyway.
+READY_TIMEOUT = 3.0
+
 
 def find_middleware(app: Any) -> Optional[SocketIOMiddleware]:
     """The middleware serving ``app``: ``app`` itself or, Flask's way, ``app.wsgi_app``."""
@@ -63,6 +66,11 @@ class Worker(GeventPyWSGIWorker):
     def run(self) -> None:
         listener = self.middleware.listener
         listener.start()
+        wait_ready = getattr(listener.backend, "wait_ready", None)
+        if wait_ready is not None and not wait_ready(READY_TIMEOUT):
+            listener.log.warning("worker %s serves without its message bus (%s): it keeps trying; until then "
+                                 "requests for other workers' sessions get 503", self.pid,
+                                 getattr(listener.backend, "url", "?"))
         try:
             super().run()
         finally:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import collections
 import secrets
 import time
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, FrozenSet, List, Optional, Tuple
 
 import gevent
 from gevent.event import Event
@@ -104,6 +104,9 @@ class RedisBackend(Backend):
         self.origin = secrets.token_urlsafe(9).encode()
         #: Where other processes send this one the entries of relayed requests.
         self.inbox = self.relay_key(self.origin)
+        self.members_key = (channel + ":members").encode()
+        #: The processes on the bus that lived at the writer's last look (this one too).
+        self.members: FrozenSet[bytes] = frozenset()
         #: Who takes those entries (:class:`~socketio_gevent.edge.relay.Relay`).
         self.on_relay: Optional[Callable[[Dict[bytes, bytes]], None]] = None
         self._inbox_id = b"0-0"  # a new process's inbox is new: everything in it is for us
@@ -191,6 +194,18 @@ class RedisBackend(Backend):
         self._running = True
         self._greenlets = [gevent.spawn(self._supervise, "reader", self._read),
                            gevent.spawn(self._supervise, "writer", self._write)]
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Until both loops are connected (and the live members known), at most
+        ``timeout`` seconds: a worker that serves before that would answer
+        every relayed request 503. ``False``: Redis is not there yet (the
+        loops keep trying; local clients are served meanwhile)."""
+        deadline = time.monotonic() + timeout
+        while not (self.reading and self.writing):
+            if time.monotonic() >= deadline:
+                return False
+            gevent.sleep(0.02)
+        return True
 
     def health(self) -> Dict[str, Any]:
         return {
@@ -287,6 +302,26 @@ class RedisBackend(Backend):
             self.received += 1
             self._deliver(message)
 
+    def _announce(self, client: Any) -> None:
+        """Say this process lives, and learn which others do.
+
+        Each process keeps its score in ``<channel>:members`` at Redis's own
+        clock (no two machines' clocks are compared); members whose score is
+        older than ``ALIVE_TTL`` are gone. The relay refuses at once a
+        session id that names no member: a made-up or dead owner costs one
+        set lookup, not a tunnel and a wait.
+        """
+        seconds, micros = client.time()
+        now = seconds + micros / 1e6
+        members = self.members_key
+        pipe = client.pipeline(transaction=False)
+        pipe.set(self.alive_key(self.origin), b"1", px=int(ALIVE_TTL * 1000))
+        pipe.zadd(members, {self.origin: now})
+        pipe.zremrangebyscore(members, "-inf", now - ALIVE_TTL)
+        pipe.zrange(members, 0, -1)
+        alive = pipe.execute()[-1]
+        self.members = frozenset(alive)
+
     def _relayed(self, fields: Dict[bytes, bytes]) -> None:
         handler = self.on_relay
         if handler is None:
@@ -312,15 +347,12 @@ class RedisBackend(Backend):
         client = connect(self.url, self.timeout)
         buffer = self._buffer
         try:
-            client.ping()
+            self._announce(client)  # first: the relay trusts the members once writing
             self.writing = True
-            alive_key = self.alive_key(self.origin)
-            alive_ms = int(ALIVE_TTL * 1000)
-            client.set(alive_key, b"1", px=alive_ms)
             alive_at = time.monotonic()
             while self._running:
                 if time.monotonic() - alive_at >= ALIVE_EVERY:
-                    client.set(alive_key, b"1", px=alive_ms)  # also tells us when Redis went away
+                    self._announce(client)  # also tells us when Redis went away
                     alive_at = time.monotonic()
                 if not buffer:
                     self._wake.clear()

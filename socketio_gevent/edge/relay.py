@@ -16,8 +16,9 @@ nothing from the queue, so the messages wait for the next request.
 Both directions keep at most ``WINDOW`` bytes in flight (the receiver
 reports what it wrote), so a slow client or a fast uploader holds bounded
 memory here, in Redis and at the owner. A tunnel whose peer process dies
-(its alive key lapses) is ended within a few seconds; a request for a dead
-process's session gets 404 (the client opens a new session), and one that
+(its alive key lapses) is ended within a few seconds; a request for the
+session of a process that is not among the bus's live members (dead, or a
+made-up id) gets 404 at once (the client opens a new session), and one that
 Redis cannot carry gets 503 at once.
 """
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import collections
 import secrets
 import socket as _stdsocket
-import time
 from typing import TYPE_CHECKING, Any, Deque, Dict, Optional, Set, Tuple
 
 import gevent
@@ -55,8 +55,6 @@ ACCEPT_TIMEOUT = 2.0
 ACCEPT_AFTER = 0.3
 #: Seconds between checks that the processes at the other end of open tunnels live.
 SWEEP_EVERY = 2.0
-#: Seconds a process found dead stays known as dead (its sessions get 404 at once).
-DEAD_FOR = 300.0
 
 
 class Tunnel:
@@ -229,7 +227,6 @@ class Relay:
         self.backend = backend
         self.log = middleware.listener.log
         self.tunnels: Dict[bytes, Tunnel] = {}
-        self._dead: Dict[bytes, float] = {}
         self._sweeper: Optional[gevent.Greenlet] = None
         self._refused = Throttled(10.0)
         backend.on_relay = self.take
@@ -249,9 +246,24 @@ class Relay:
 
     # -- routing -------------------------------------------------------------
     def route(self, sid: str) -> Optional[Forward]:
-        """A :class:`Forward` if ``sid`` is another process's session, else ``None``."""
+        """A :class:`Forward` if ``sid`` is a session of another live process, else
+        ``None`` (answered here: unknown session). While Redis is away the
+        request is forwarded, to be answered 503."""
         owner = owner_of(sid, self.backend.origin)
-        return None if owner is None else Forward(self, owner)
+        if owner is None:
+            return None
+        if self.backend.writing and owner not in self.backend.members and not self._lives(owner):
+            return None
+        return Forward(self, owner)
+
+    def _lives(self, owner: bytes) -> bool:
+        """An owner missing from the members the writer last read: one that
+        started since (up to a second ago), or a dead or made-up one. One
+        ``EXISTS`` tells; no tunnel is opened and nothing waits."""
+        try:
+            return self.backend.alive([owner]).get(owner, False)
+        except Exception:  # noqa: BLE001 (Redis failing: forwarded, the forward answers 503)
+            return True
 
     # -- the edge --------------------------------------------------------------
     def forward(self, owner: bytes, handler: Any) -> str:
@@ -270,9 +282,6 @@ class Relay:
                 ticket.release()
 
     def _forward(self, owner: bytes, handler: Any, sock: Any, early: bytes) -> str:
-        dead_at = self._dead.get(owner)
-        if dead_at is not None and time.monotonic() - dead_at < DEAD_FOR:
-            return self._answer(sock, 404, "unknown or expired session")
         if not self.backend.writing:
             self._refuse("Redis is unreachable")
             return self._answer(sock, 503, "the process that owns this session cannot be reached", retry_after=1)
@@ -309,8 +318,7 @@ class Relay:
         except Exception as error:  # noqa: BLE001 (Redis itself failing: the client retries)
             self._refuse("Redis: %s" % error)
             return self._answer(sock, 503, "the process that owns this session cannot be reached", retry_after=1)
-        if not alive:
-            self._dead[owner] = time.monotonic()
+        if not alive:  # it died since the writer last looked
             return self._answer(sock, 404, "unknown or expired session")
         tunnel.send(b"x")
         self._refuse("the owner of a session did not answer within %s s" % ACCEPT_TIMEOUT)

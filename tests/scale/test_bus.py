@@ -33,6 +33,13 @@ def opened(port: int) -> "tuple[RawWS, str]":
     return ws, sid
 
 
+def two_workers(gunicorn, url: str):
+    """Two single-worker masters on one Redis, a WebSocket client on each:
+    ``(a, b, (ws_a, sid_a), (ws_b, sid_b))``."""
+    a, b = gunicorn(url), gunicorn(url)
+    return a, b, opened(a.port), opened(b.port)
+
+
 def test_without_gevent_monkey_patching_the_bus_refuses_to_start(redis_server):
     backend = RedisBackend(redis_server.url)
     with pytest.raises(RuntimeError, match=r"gevent\.monkey\.patch_all\(\)"):
@@ -40,9 +47,7 @@ def test_without_gevent_monkey_patching_the_bus_refuses_to_start(redis_server):
 
 
 def test_a_unix_socket_url_carries_broadcasts(gunicorn, redis_server):
-    a, b = gunicorn(redis_server.unix_url), gunicorn(redis_server.unix_url)
-    ws_a, _ = opened(a.port)
-    ws_b, _ = opened(b.port)
+    a, b, (ws_a, _), (ws_b, _) = two_workers(gunicorn, redis_server.unix_url)
     ws_a.send_text(encode_message("bcast:over the socket"))
     assert messages(ws_b, 1) == ["over the socket"]
     assert messages(ws_a, 1) == ["over the socket"]
@@ -50,9 +55,7 @@ def test_a_unix_socket_url_carries_broadcasts(gunicorn, redis_server):
 
 
 def test_a_realm_broadcast_crosses_processes(gunicorn, redis_server):
-    a, b = gunicorn(redis_server.url), gunicorn(redis_server.url)
-    ws_a, _ = opened(a.port)
-    ws_b, _ = opened(b.port)
+    a, b, (ws_a, _), (ws_b, _) = two_workers(gunicorn, redis_server.url)
     ws_a.send_text(encode_message("realm:in chat"))
     frames = decode_payload(ws_b.next_message(timeout=10))
     assert [(f.type, f.data) for f in frames] == [("1", "r:chat\n:in chat")]  # annotated with its realm (§7)
@@ -72,9 +75,7 @@ def test_past_max_buffered_entries_for_other_processes_are_dropped_and_counted(c
 
 
 def test_the_emitter_reaches_every_process_rooms_and_single_sessions(gunicorn, redis_server):
-    a, b = gunicorn(redis_server.url), gunicorn(redis_server.url)
-    ws_a, sid_a = opened(a.port)
-    ws_b, sid_b = opened(b.port)
+    a, b, (ws_a, sid_a), (ws_b, sid_b) = two_workers(gunicorn, redis_server.url)
     ws_b.send_text(encode_message("join:lobby"))
     assert messages(ws_b, 1) == ["joined:lobby"]
     with Emitter(redis_server.url, channel="scale") as emitter:

@@ -21,7 +21,7 @@ from socketio_gevent.protocol.framing import encode_message
 from ..integration import helpers
 from .conftest import free_port, health
 from .proxy import RoundRobin
-from .test_bus import messages, opened
+from .test_bus import messages, two_workers
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -75,9 +75,7 @@ def test_a_killed_worker_s_sessions_get_404_and_a_new_session_others_are_untouch
 
 
 def test_redis_restart_killed_connections_and_a_pause_leave_no_worker_deaf(gunicorn, redis_server):
-    a, b = gunicorn(redis_server.url), gunicorn(redis_server.url)
-    ws_a, _ = opened(a.port)
-    ws_b, _ = opened(b.port)
+    a, b, (ws_a, _), (ws_b, _) = two_workers(gunicorn, redis_server.url)
     crosses(ws_a, ws_b, "before")
     messages(ws_a, 1)
 
@@ -102,9 +100,7 @@ def test_redis_restart_killed_connections_and_a_pause_leave_no_worker_deaf(gunic
 
 
 def test_a_ten_second_outage_loses_no_broadcast_and_local_delivery_never_stops(gunicorn, redis_server):
-    a, b = gunicorn(redis_server.url), gunicorn(redis_server.url)
-    ws_a, _ = opened(a.port)
-    ws_b, _ = opened(b.port)
+    a, b, (ws_a, _), (ws_b, _) = two_workers(gunicorn, redis_server.url)
     crosses(ws_a, ws_b, "warm")
     messages(ws_a, 1)
     redis_server.stop()
@@ -124,13 +120,15 @@ def test_redis_absent_at_start_relays_answer_503_fast_and_all_resumes_when_it_co
     port = free_port()
     url = "redis://127.0.0.1:%d/0" % port
     a, b = gunicorn(url), gunicorn(url)
-    sid = helpers.handshake(HTTPConnection("127.0.0.1", a.port, 30))
+    sid = helpers.handshake(HTTPConnection("127.0.0.1", a.port, 30))  # each worker serves (after waiting
+    helpers.handshake(HTTPConnection("127.0.0.1", b.port, 30))  # for its bus a while: it is not there)
     assert helpers.post(HTTPConnection("127.0.0.1", a.port, 30), sid, encode_message("local")).status == 200
     started = time.monotonic()
     response = helpers.poll(HTTPConnection("127.0.0.1", b.port, 30), sid)
     assert response.status == 503 and response.headers.get("retry-after") == "1"
     assert time.monotonic() - started < 1.0
     assert health(a.port)["connected"] is False
+    assert "serves without its message bus" in a.text
     redis = Redis.__new__(Redis)
     redis.workdir, redis.port, redis.unix, redis.proc = tmp_path, port, str(tmp_path / "late.sock"), None
     redis.start()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from typing import Dict, List
 
 import gevent
@@ -94,6 +95,15 @@ def test_a_relayed_poll_whose_client_hangs_up_leaves_the_messages_to_the_next_re
     response = helpers.poll(fresh(c), sid)
     assert response.status == 200
     assert [f.data for f in decode_payload(response.body.decode()) if f.type == "1"] == [":kept"]
+
+
+def test_a_session_id_naming_no_live_process_gets_404_at_once(three):
+    """A made-up owner (or a dead one) costs a lookup: no tunnel, no wait."""
+    for sid in ("Q" * 12 + "x" * 16, "not-a-process-at-all-x", "short"):
+        started = time.monotonic()
+        response = helpers.poll(fresh(three[1].port), sid)
+        assert response.status == 404, response
+        assert time.monotonic() - started < 0.5
 
 
 def test_a_websocket_reconnect_lands_on_another_process_and_keeps_its_session(three):
