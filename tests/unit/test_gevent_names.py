@@ -102,3 +102,19 @@ def test_a_gevent_socket_holds_a_nonblocking_socket_as_sock():
     finally:
         a.close()
         b.close()
+
+
+def test_taken_over_sockets_are_c_level_even_under_monkey_patching():
+    """gunicorn's workers (and redis-py users) patch ``socket`` before importing
+    us; an upgraded socket's writes must still be the C socket's, not gevent's
+    Python wrapper around it."""
+    import subprocess
+    import sys
+
+    code = ("from gevent import monkey; monkey.patch_all()\n"
+            "import gevent.socket, socket\n"
+            "from socketio_gevent.edge.gate import CountedSocket\n"
+            "assert socket.socket is gevent.socket.socket\n"
+            "assert not issubclass(CountedSocket, gevent.socket.socket), CountedSocket.__mro__\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
