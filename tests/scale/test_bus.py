@@ -8,6 +8,8 @@ import gevent
 import pytest
 
 from socketio_gevent import Emitter
+from socketio_gevent.client import SocketClient
+from socketio_gevent.client.links import TRANSPORTS
 from socketio_gevent.client.http import HTTPConnection
 from socketio_gevent.edge.redis_backend import RedisBackend
 from socketio_gevent.protocol.bus import Broadcast
@@ -115,3 +117,24 @@ def test_four_workers_on_one_port_any_request_anywhere(gunicorn, redis_server):
     gevent.sleep(0.2)
     pids = set(re.findall(r"\[(\d+)\] \[INFO\] [^\n]*/socket\.io/xhr-polling/%s/" % re.escape(sid), master.text))
     assert len(pids) >= 2, "one worker served every request: %s" % pids
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_every_transport_on_four_workers_sharing_one_port(gunicorn, redis_server, transport):
+    """The Python client on one port that four workers accept on: each new
+    connection lands on any of them. 100 numbered messages each way, and a
+    broadcast from a second client reaches it once."""
+    master = gunicorn(redis_server.url, workers=4, extra=["--reuse-port"])
+    url = "http://127.0.0.1:%d" % master.port
+    client = SocketClient(url, transport=transport).connect()
+    other = SocketClient(url, transport="websocket").connect()
+    try:
+        for i in range(100):
+            client.send("n:%d" % i)
+        assert [client.receive(timeout=20)[0] for _ in range(100)] == ["echo:n:%d" % i for i in range(100)]
+        other.send("bcast:to all")
+        assert client.receive(timeout=20) == ("to all", {})
+        assert other.receive(timeout=20) == ("to all", {})
+    finally:
+        client.disconnect()
+        other.disconnect()
