@@ -76,6 +76,35 @@ def test_past_max_buffered_entries_for_other_processes_are_dropped_and_counted(c
     assert sum("dropped" in r.getMessage() for r in caplog.records) == 1  # one line, not fifteen
 
 
+def test_a_tls_url_carries_broadcasts(gunicorn, tmp_path):
+    """``rediss://``: the bus over TLS (a self-signed certificate made here, so
+    the client is told not to verify it; verification is redis-py's, with the
+    URL's ``ssl_*`` parameters)."""
+    import subprocess
+
+    from .conftest import free_port, wait_port
+
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True, timeout=60)
+    port = free_port()
+    redis = subprocess.Popen(["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+                              "--tls-cert-file", str(tmp_path / "cert.pem"),
+                              "--tls-key-file", str(tmp_path / "key.pem"), "--tls-auth-clients", "no",
+                              "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc=redis)
+        url = "rediss://127.0.0.1:%d/0?ssl_cert_reqs=none" % port
+        a, b, (ws_a, _), (ws_b, _) = two_workers(gunicorn, url)
+        ws_a.send_text(encode_message("bcast:over TLS"))
+        assert messages(ws_b, 1) == ["over TLS"]
+        assert health(b.port)["connected"] is True
+    finally:
+        redis.terminate()
+        redis.wait(10)
+
+
 def test_the_emitter_reaches_every_process_rooms_and_single_sessions(gunicorn, redis_server):
     a, b, (ws_a, sid_a), (ws_b, sid_b) = two_workers(gunicorn, redis_server.url)
     ws_b.send_text(encode_message("join:lobby"))
