@@ -299,11 +299,15 @@ def _parse_header(buf: str, pos: int, max_length: Optional[int]) -> Optional[Tup
     seg = buf[pos + 2:pos + 3 + _MAX_DIGITS]
     colon = seg.find(":")
     digits = seg if colon == -1 else seg[:colon]
+    if max_length is not None:
+        # The leading run of digits first: it is all a split input may have
+        # shown yet, so the answer is the same however the input is cut.
+        lead = digits[:len(digits) - len(digits.lstrip("0123456789"))]
+        if lead and int(lead) > max_length:
+            raise ProtocolError("frame length exceeds limit")  # more digits only grow it
     # isascii() first: str.isdigit() alone accepts "²" and other digits.
     if (digits or colon != -1) and not (digits.isascii() and digits.isdigit()):
         raise ProtocolError("frame length is not a decimal number")
-    if max_length is not None and digits and int(digits) > max_length:
-        raise ProtocolError("frame length exceeds limit")  # more digits only grow it
     if colon == -1:
         if len(seg) > _MAX_DIGITS:
             raise ProtocolError(f"frame length has more than {_MAX_DIGITS} digits")
