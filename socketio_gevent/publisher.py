@@ -25,6 +25,7 @@ import threading
 from typing import Any, Dict, Iterable, Optional, Union
 
 from .api.backends.base import except_set
+from .api.rooms import room_name
 from .protocol.bus import Broadcast, BusMessage, Disconnect, encode_entry
 from .protocol.events import encode_event
 from .protocol.outbox import Annotations, encode_item
@@ -56,7 +57,7 @@ class Emitter:
         """``message`` to every client, or to room ``to`` (a session id is its
         client's room), but the sessions in ``except_``."""
         self._publish(Broadcast(encode_item(message, annotations), except_set(except_),
-                                None if to is None else _room(to)))
+                                None if to is None else room_name(to)))
 
     def broadcast(self, message: Any, except_: Union[str, Iterable[str], None] = None,
                   annotations: Annotations = None, room: Optional[str] = None) -> None:
@@ -66,7 +67,7 @@ class Emitter:
     def emit(self, event: str, *args: Any, to: Optional[str] = None,
              except_: Union[str, Iterable[str], None] = None) -> None:
         """The named event (docs/protocol.rst §10) to every client, or to room ``to``."""
-        self._publish(Broadcast(encode_event(event, args), except_set(except_), None if to is None else _room(to)))
+        self._publish(Broadcast(encode_event(event, args), except_set(except_), None if to is None else room_name(to)))
 
     def disconnect(self, sid: str) -> None:
         """End the session ``sid`` (its client gets ``0:0:,``), wherever it lives."""
@@ -88,8 +89,3 @@ class Emitter:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-
-def _room(name: Any) -> str:
-    if not isinstance(name, str) or not name:
-        raise TypeError("a room (or session id) is a non-empty str, not %r" % (name,))
-    return name

@@ -238,9 +238,7 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         if type(result) is Forward:
             self.close_connection = True
             self.headers_sent = True
-            status = result.run(self)
-            self.status, self._orig_status = status.encode("latin-1"), status
-            self.code = int(status[:3]) if status[:3].isdigit() else 502
+            self._record_status(result.run(self))
             return
         super().process_result()
 
@@ -339,9 +337,14 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         line, from the fields it would have set."""
         if isinstance(self.server.log, _NOOP_LOG):
             return
-        self.status, self._orig_status = status.encode("latin-1"), status
-        self.code, self.response_length, self.time_finish = int(status[:3]), length, time.time()
+        self._record_status(status)
+        self.response_length, self.time_finish = length, time.time()
         super().log_request()
+
+    def _record_status(self, status: str) -> None:
+        """The fields pywsgi's access-log line reads, for an answer written past it."""
+        self.status, self._orig_status = status.encode("latin-1"), status
+        self.code = int(status[:3]) if status[:3].isdigit() else 502
 
     def log_request(self) -> None:
         """pywsgi formats the access-log line even for a server that logs

@@ -28,6 +28,19 @@ _PEEK_NOW = _stdsocket.MSG_PEEK | _stdsocket.MSG_DONTWAIT
 SOCKET_KEY = "socketio_gevent.socket"
 
 
+def peek(sock: Any) -> Optional[bytes]:
+    """What waits to be read, without reading it: ``b""`` at the peer's end
+    of file, ``None`` if nothing has come yet (``OSError`` on a failed socket).
+    One non-blocking syscall on gevent's own socket under the wrapper, with
+    no timeout to set and restore around it."""
+    raw = getattr(sock, "_sock", sock)
+    try:
+        data: bytes = raw.recv(1, _PEEK_NOW)
+    except BlockingIOError:
+        return None
+    return data
+
+
 def socket_of(environ: Dict[str, Any]) -> Any:
     """The request's gevent socket, or ``None``.
 
@@ -70,15 +83,12 @@ class PeerWatch:
         """Has the client closed its end? One non-blocking peek (a syscall)."""
         if self._sock is None:
             return False
-        # gevent's own non-blocking socket under the wrapper: one syscall,
-        # no timeout to set and restore around it
-        raw = getattr(self._sock, "_sock", self._sock)
         try:
-            data = raw.recv(1, _PEEK_NOW)
-        except BlockingIOError:
-            return False
+            data = peek(self._sock)
         except OSError:
             return True
+        if data is None:
+            return False
         self.stop()  # data: a pipelined request, not ours to read; none: gone
         return not data
 

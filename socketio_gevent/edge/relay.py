@@ -37,7 +37,7 @@ from ..protocol.relay import (CHUNK, WINDOW, RelayEntry, RelayError, TunnelSeq, 
 from .connection import take_socket
 from .gate import TICKET_KEY, CountedSocket
 from .loop import call_later
-from .peer import SOCKET_KEY
+from .peer import SOCKET_KEY, peek
 from .throttle import Throttled
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -414,17 +414,11 @@ class Relay:
 
 
 def _at_end(sock: Any) -> bool:
-    """Has the other end closed, with nothing more to read? One non-blocking
-    peek on gevent's own socket under the wrapper (as ``edge.peer`` does)."""
-    raw = getattr(sock, "_sock", sock)
+    """Has the other end closed, with nothing more to read?"""
     try:
-        data: bytes = raw.recv(1, _PEEK_NOW)
-    except OSError:  # nothing yet (BlockingIOError), or an error the next recv reports
+        return peek(sock) == b""
+    except OSError:  # the next recv reports it
         return False
-    return data == b""
-
-
-_PEEK_NOW = _stdsocket.MSG_PEEK | _stdsocket.MSG_DONTWAIT
 
 
 def _accept_if_silent(tunnel: Tunnel) -> None:
