@@ -62,6 +62,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated: " + ", ".join(SERVERS))
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated: " + ", ".join(WORKLOADS))
+    parser.add_argument("--cases", default="",
+                        help="only the cases whose label contains this text, e.g. '@ 100 ms'")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", help="also write every measurement to this file")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds each: proves the bench runs")
@@ -87,6 +89,8 @@ def main() -> int:
         for workload in workloads:
             for case in WORKLOADS[workload]:
                 label = case.label(args.smoke)
+                if args.cases not in label:
+                    continue
                 for name in servers:
                     spec = SERVERS[name]
                     if not applicable(spec, case):

@@ -9,6 +9,10 @@ generator puts client i on port i mod 2, so a broadcast from one reaches
 half its recipients through Redis). Everything inherits this process's CPU
 pinning, and the harness counts the CPU of the whole process tree: the
 workers and Redis. SIGTERM stops them all.
+
+``CLUSTER_WORKERS=1`` in the environment starts one worker on the bus
+instead: what Redis costs a broadcast, apart from what splitting the
+clients between two processes on one core costs.
 """
 from __future__ import annotations
 
@@ -63,7 +67,7 @@ def main() -> None:
     url = "redis://127.0.0.1:%d/0" % port
     python, script = ((sys.executable, "ours.py") if kind == "ours" else (PEER_PY, "python_socketio.py"))
     ports = []
-    for _ in range(2):
+    for _ in range(int(os.environ.get("CLUSTER_WORKERS", "2"))):
         worker = subprocess.Popen([python, os.path.join(HERE, script), "--redis", url],
                                   stdout=subprocess.PIPE, text=True)
         procs.append(worker)

@@ -56,6 +56,24 @@ def test_a_unix_socket_url_carries_broadcasts(gunicorn, redis_server):
     assert health(b.port)["connected"] is True
 
 
+@pytest.mark.parametrize("protocol", ["2", "3"])
+def test_either_redis_protocol_carries_broadcasts_and_relayed_requests(gunicorn, redis_server, protocol):
+    """The bus reads replies itself: RESP2 (redis-py before 8 speaks it by
+    default) answers entries as lists, RESP3 as maps; both must arrive."""
+    url = redis_server.url + "?protocol=" + protocol
+    a, b, (ws_a, _), (ws_b, _) = two_workers(gunicorn, url)
+    ws_a.send_text(encode_message("bcast:in RESP" + protocol))
+    assert messages(ws_b, 1) == ["in RESP" + protocol]
+    sid = helpers.handshake(HTTPConnection("127.0.0.1", a.port, 30), "xhr-polling")
+    response = helpers.post(HTTPConnection("127.0.0.1", b.port, 30), sid, encode_message("n:1"), "xhr-polling")
+    assert response.status == 200 and response.body == b"ok", response  # relayed through a's inbox
+    response = HTTPConnection("127.0.0.1", b.port, 30).request(
+        "GET", "/socket.io/xhr-polling/%s/%d" % (sid, helpers.ts()))
+    assert response.status == 200, response
+    assert [f.data for f in decode_payload(response.body.decode()) if f.type == "1"] == [
+        decode_payload(encode_message("echo:n:1"))[0].data]
+
+
 def test_a_realm_broadcast_crosses_processes(gunicorn, redis_server):
     a, b, (ws_a, _), (ws_b, _) = two_workers(gunicorn, redis_server.url)
     ws_a.send_text(encode_message("realm:in chat"))
