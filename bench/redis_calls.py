@@ -14,25 +14,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import time
 from typing import Any, Callable
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(BENCH))
+sys.path.insert(0, os.path.join(BENCH, "servers"))
 
 from gevent import monkey  # noqa: E402
 
 monkey.patch_all()
 
+from cluster import start_redis  # noqa: E402
 from socketio_gevent.edge import redis_backend as rb  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def per_call(calls: int, fn: Callable[[int], Any]) -> float:
@@ -46,19 +41,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=5000)
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--loglevel", "warning"], stdout=subprocess.DEVNULL)
+    server, port = start_redis()
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
         client = rb.connect("redis://127.0.0.1:%d/0" % port, 3.0)
         conn = client.connection
         entry = {b"o": b"x" * 12, b"s": b"1", b"t": b"b", b"m": b"y" * 64}

@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import List
+from typing import List, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
@@ -35,9 +35,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_redis() -> Tuple[subprocess.Popen, int]:
+    """A private redis-server on a free port, no persistence, once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--loglevel", "warning"], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.terminate()
+                raise RuntimeError("redis-server did not start on port %d" % port) from None
+            time.sleep(0.05)
+
+
 def main() -> None:
     kind = sys.argv[1]
-    port = free_port()
     procs: List[subprocess.Popen] = []
 
     def stop(*_: object) -> None:
@@ -52,18 +68,12 @@ def main() -> None:
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    procs.append(subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                   "--appendonly", "no", "--loglevel", "warning"],
-                                  stdout=subprocess.DEVNULL))
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                stop()
-            time.sleep(0.05)
+    try:
+        redis, port = start_redis()
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        sys.exit(1)
+    procs.append(redis)
     url = "redis://127.0.0.1:%d/0" % port
     python, script = ((sys.executable, "ours.py") if kind == "ours" else (PEER_PY, "python_socketio.py"))
     ports = []
