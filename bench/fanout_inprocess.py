@@ -8,7 +8,7 @@ the clients do not read while ``listener.broadcast`` runs (each round's
 messages fit in their socket buffers, and they drain between rounds), so
 the CPU time measured is the server's alone: our Python per recipient plus
 the ``send`` syscall, which on loopback also queues the bytes at the
-receiver. The median of the rounds moves by about ±2 %. To compare
+receiver. The median of the rounds moves by ±2–7 % between runs. To compare
 revisions, check the older one out (``git worktree add /tmp/base REV``) and
 alternate::
 
