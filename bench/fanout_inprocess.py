@@ -1,6 +1,7 @@
 """CPU per broadcast delivery, server and clients in one process, clients idle.
 
     .venv/bin/python bench/fanout_inprocess.py [--root PATH] [--clients 1000] [--broadcasts 50] [--rounds 7]
+                                               [--mode ours|bare-send|python-only]
 
 Why: bench/run's fan-out figure moves by ±5-10 % between rounds on this
 shared machine, more than a change to the per-delivery path is worth. Here
@@ -29,6 +30,9 @@ parser.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.ab
 parser.add_argument("--clients", type=int, default=1000)
 parser.add_argument("--broadcasts", type=int, default=50)
 parser.add_argument("--rounds", type=int, default=7)
+parser.add_argument("--mode", choices=["ours", "bare-send", "python-only"], default="ours",
+                    help="bare-send: a plain loop of sock.send of the same frame to the same sockets (the "
+                         "kernel's floor); python-only: ours, with sockets whose send does nothing")
 args = parser.parse_args()
 sys.path.insert(0, args.root)
 
@@ -74,13 +78,40 @@ for sock, codec in clients:  # the session frame each got on opening
     codec.receive_data(sock.recv(65536))
     list(codec.events())
 
+
+
+class NullSocket:
+    """A socket whose ``send`` takes everything and does nothing."""
+
+    def send(self, data: bytes) -> int:
+        return len(data)
+
+
+connections = [session.machine.connection.ws for session in listener._sessions.values()]
+sockets = [ws.sock for ws in connections]
+frame = RFC6455Codec().send_text("1:3::~0,")
+
+
+def broadcast(i: int) -> None:
+    if args.mode == "bare-send":
+        for sock in sockets:
+            sock.send(frame)
+    else:
+        listener.broadcast("~%d" % i)
+
+
+if args.mode == "python-only":
+    for ws in connections:
+        ws.sock = NullSocket()
 costs = []
 for _ in range(args.rounds):
     began = time.process_time()
     for i in range(args.broadcasts):
-        listener.broadcast("~%d" % i)
+        broadcast(i)
     used = time.process_time() - began
     costs.append(used / (args.broadcasts * args.clients) * 1e6)
-    gevent.joinall([gevent.spawn(drain, sock, codec, args.broadcasts) for sock, codec in clients], raise_error=True)
-print("%s: %.3f µs CPU per delivery, server only (median of %d rounds: %s)"
-      % (args.root, statistics.median(costs), args.rounds, ", ".join("%.3f" % c for c in costs)))
+    if args.mode != "python-only":
+        gevent.joinall([gevent.spawn(drain, sock, codec, args.broadcasts) for sock, codec in clients],
+                       raise_error=True)
+print("%s, %s: %.3f µs CPU per delivery, server only (median of %d rounds: %s)"
+      % (args.root, args.mode, statistics.median(costs), args.rounds, ", ".join("%.3f" % c for c in costs)))
