@@ -24,17 +24,20 @@ import statistics
 import sys
 import time
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                    help="the checkout whose socketio_gevent is measured (default: this one)")
-parser.add_argument("--clients", type=int, default=1000)
-parser.add_argument("--broadcasts", type=int, default=50)
-parser.add_argument("--rounds", type=int, default=7)
-parser.add_argument("--mode", choices=["ours", "bare-send", "python-only"], default="ours",
-                    help="bare-send: a plain loop of sock.send of the same frame to the same sockets (the "
-                         "kernel's floor); python-only: ours, with sockets whose send does nothing")
-args = parser.parse_args()
-sys.path.insert(0, args.root)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib.inprocess import arguments  # noqa: E402
+
+
+def _own(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--broadcasts", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--mode", choices=["ours", "bare-send", "python-only"], default="ours",
+                        help="bare-send: a plain loop of sock.send of the same frame to the same sockets (the "
+                             "kernel's floor); python-only: ours, with sockets whose send does nothing")
+
+
+args = arguments(__doc__, _own)
 
 import gevent  # noqa: E402
 from gevent import socket  # noqa: E402
@@ -44,7 +47,6 @@ import socketio_gevent  # noqa: E402
 from socketio_gevent.websocket import events as ev  # noqa: E402
 from socketio_gevent.websocket.rfc6455 import RFC6455Codec  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib.rawsocket import websocket_upgrade  # noqa: E402
 
 server = WSGIServer(("127.0.0.1", 0), None, log=None, backlog=4096)
