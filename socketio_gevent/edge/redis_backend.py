@@ -276,8 +276,9 @@ class RedisBackend(Backend):
                 self._last_id = self._stream_end(client)
             self.reading = True
             conn = client.connection  # one connection, spoken to directly: see _command
+            block_ms = int(self.block * 1000)
             while self._running:
-                answer = _command(conn, b"XREAD", b"COUNT", READ_COUNT, b"BLOCK", int(self.block * 1000),
+                answer = _command(conn, b"XREAD", b"COUNT", READ_COUNT, b"BLOCK", block_ms,
                                   b"STREAMS", self.key, self.inbox, self._last_id, self._inbox_id)
                 for key, entries in (answer.items() if isinstance(answer, dict) else answer or ()):
                     if key == self.key:
