@@ -104,6 +104,8 @@ class SocketClient(EventEmitter):
         self._outq: List[Item] = []
         self._controls: List[str] = []
         self._fresh = True  # the link carried none of our messages yet: start with 5:
+        #: Connections and poll answers so far: a link that ends with none new never got through.
+        self._reached = 0
         self._inbox: "Queue[Received]" = Queue()
         self._link: Optional[Link] = None
         self._ready = Event()   # a link is up
@@ -146,6 +148,7 @@ class SocketClient(EventEmitter):
     def new_connection(self) -> None:
         """A new connection or poll answer: the server numbers its messages afresh."""
         self._got.expect = None
+        self._reached += 1
 
     # -- life --------------------------------------------------------------
     def connect(self, sid: str = "") -> "SocketClient":
@@ -190,7 +193,9 @@ class SocketClient(EventEmitter):
 
     def _live(self, link: Link) -> None:
         reason = "closed"
+        failures = 0
         while not self._closed.is_set():
+            reached = self._reached
             try:
                 reason = link.run(self._handle, self._binary)
             except SessionGone:
@@ -212,6 +217,13 @@ class SocketClient(EventEmitter):
             if not self.reconnect:
                 break
             self.log.info("connection lost (%s); resuming session %s", reason, self.session_id)
+            if self._reached == reached:
+                # This link never got through (a polling link resumes without a
+                # request, so only its first poll can fail): wait before the next.
+                gevent.sleep(backoff(failures))
+                failures = min(failures + 1, 6)
+            else:
+                failures = 0
             link = self._resume(link)
         self._lost(reason)
 

@@ -84,3 +84,28 @@ def test_disconnect_with_messages_not_yet_acknowledged_opens_no_new_session(serv
     client.disconnect()
     gevent.sleep(1.0)
     assert len(opened) == 1 and served.listener.clients == {}
+
+
+def test_a_polling_client_whose_server_is_gone_retries_with_backoff(serve, monkeypatch):
+    """A polling link resumes without a request, so only its first poll can
+    fail: those failures are paced too, not retried in a tight loop."""
+    from socketio_gevent.client import links
+
+    served = serve()
+    client = SocketClient(served.url).connect()
+    gevent.sleep(0.1)
+    served.listener.broadcast("hello")  # answered, its connection is kept for the next poll
+    assert client.receive(timeout=5) == ("hello", {})
+    polls = []
+    run = links.PollingLink.run
+
+    def counted(self, frames, binary):
+        polls.append(1)
+        return run(self, frames, binary)
+
+    monkeypatch.setattr(links.PollingLink, "run", counted)
+    served.server.stop(timeout=1)  # no new connection is accepted
+    served.listener.close()  # and the open one is cut: the session is not known to be gone
+    gevent.sleep(1.0)
+    client.close()
+    assert 1 <= len(polls) <= 12, len(polls)  # backoff 25-50, 50-100, … ms: a handful a second
