@@ -331,15 +331,18 @@ def take_socket(environ: Dict[str, Any]) -> "tuple[_stdsocket.socket, bytes]":
     Afterwards pywsgi sees a closed reader (no next request) and a detached
     socket (its close is a no-op); the file descriptor is ours.
     """
-    sock = socket_of(environ)
-    rfile = environ["wsgi.input"]  # on an upgrade, pywsgi's buffered reader itself
+    # on an upgrade, wsgi.input is pywsgi's buffered reader itself
+    return detach_socket(socket_of(environ), environ["wsgi.input"], environ.get(TICKET_KEY))
+
+
+def detach_socket(sock: Any, rfile: Any, ticket: Any) -> "tuple[CountedSocket, bytes]":
+    """:func:`take_socket` from its parts: pywsgi's socket, its reader and the connection's ticket."""
     early = _buffered(sock, rfile)
     try:
         rfile.close()
     except OSError:
         pass
     family, kind, proto = sock.family, sock.type, sock.proto
-    ticket = environ.get(TICKET_KEY)
     if ticket is not None:
         ticket.moved = True  # the connection's place at the gate goes with the socket
     raw = CountedSocket(family, kind, proto, sock.detach(), ticket)

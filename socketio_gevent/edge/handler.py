@@ -33,14 +33,13 @@ import time
 from typing import TYPE_CHECKING, Any, Dict, Optional, Type
 
 import gevent
-from gevent import pywsgi
 from gevent.pywsgi import WSGIHandler
 
 from ..protocol.flash_policy import POLICY_REQUEST
 from ..protocol.request_headers import RequestHeaders
 from .flash_server import reply_for
 from .gate import TICKET_KEY, ConnectionGate, Ticket, refuse
-from .lean import LeanPath, LeanRequest
+from .lean import NOOP_LOG, LeanPath, LeanRequest
 from .loop import Deadline, close_watcher
 from .peer import READ_WATCHER_KEY, SOCKET_KEY
 from .relay import Forward
@@ -52,8 +51,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The deadline of an unbound handler (the default of the option).
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
-#: pywsgi's stand-in when the server was given ``log=None``.
-_NOOP_LOG: Any = getattr(pywsgi, "_NoopLog", ())
 RFILE_BUFFER = 2048
 _log = logging.getLogger("socketio_gevent")
 _warned_unbound = False
@@ -163,7 +160,9 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
         if gate is None:
             return super().handle()  # type: ignore[no-any-return]
         gate.watch(self.server)  # a server not set up by listen(): counted at accept from now on
-        ticket = self.ticket = gate.claim(self.raw_socket)
+        ticket = self.ticket
+        if ticket is None:  # (a connection the loop gives back comes with its own)
+            ticket = self.ticket = gate.claim(self.raw_socket)
         if ticket is None:
             self._refuse()
             return None
@@ -244,9 +243,17 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
 
     def handle_one_request(self) -> Any:
         try:
-            return super().handle_one_request()
+            result = super().handle_one_request()
         finally:  # every path out (a 414 skips read_request): the deadline never outlives its request
             self._cancel_head_deadline()
+        if result is True and self._lean_request is not None and not self.close_connection:
+            assert self.lean is not None
+            close_watcher(self._read_watcher)  # the socket's watchers are the loop's from now on
+            self._read_watcher = None
+            if self.lean.keep_alive(self):
+                self.socket = None  # taken, like an upgrade's: pywsgi's loop ends here
+                return None
+        return result
 
     def _start_head_deadline(self) -> None:
         """From a request's first byte, its whole head (line and headers) has
@@ -335,7 +342,7 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
     def log_written(self, status: str, length: int) -> None:
         """The access-log line of an answer the lean path wrote itself: pywsgi's
         line, from the fields it would have set."""
-        if isinstance(self.server.log, _NOOP_LOG):
+        if isinstance(self.server.log, NOOP_LOG):
             return
         self._record_status(status)
         self.response_length, self.time_finish = length, time.time()
@@ -349,7 +356,7 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
     def log_request(self) -> None:
         """pywsgi formats the access-log line even for a server that logs
         nowhere (5 % of a long-polling profile)."""
-        if isinstance(self.server.log, _NOOP_LOG):
+        if isinstance(self.server.log, NOOP_LOG):
             return
         super().log_request()
 

@@ -24,19 +24,27 @@ body) takes pywsgi's path, with the same answers.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
+from gevent import pywsgi
 from gevent.pywsgi import format_date_time
 
 from ..protocol import routing
 from ..protocol.options import POLLING_TRANSPORTS
+from ..protocol.request_headers import RequestHeaders
 from .gate import TICKET_KEY
 from .peer import READ_WATCHER_KEY, SOCKET_KEY
+from .polling import Held
 from .responses import TIMED_INPUT_KEY, BodyTimeout, error
 
 if TYPE_CHECKING:  # pragma: no cover
     from .handler import SocketIOHandler
+    from .keepalive import KeepAlive
     from .middleware import SocketIOMiddleware
+
+
+#: pywsgi's stand-in when the server was given ``log=None``.
+NOOP_LOG: Any = getattr(pywsgi, "_NoopLog", ())
 
 
 class LeanRequest(NamedTuple):
@@ -105,16 +113,50 @@ class LeanPath:
         self.resource = options.resource
         self.prefix = "/" + options.resource + "/"
         self.transports = frozenset(t for t in options.transports if t in POLLING_TRANSPORTS)
+        #: How long a kept-alive connection waits for its next request.
+        self.idle_timeout: Optional[float] = options.handshake_timeout
+        self.log = middleware.listener.log
+        #: The connections the loop serves between requests (:mod:`~socketio_gevent.edge.keepalive`).
+        self.parked: Set["KeepAlive"] = set()
+        middleware.listener.on("close", self.close_parked)
+
+    def close_parked(self, *args: Any) -> None:
+        """The listener closed: so do the connections the loop serves (pywsgi's are the server's)."""
+        for connection in list(self.parked):
+            connection.close()
+
+    def keep_alive(self, handler: "SocketIOHandler") -> bool:
+        """After a lean answer: hand the connection to the loop until its next
+        request (:mod:`~socketio_gevent.edge.keepalive`), if this server can."""
+        if handler.socket is None or handler.rfile.closed:
+            return False
+        from .keepalive import park  # (it imports this module)
+        park(handler, self)
+        return True
+
+    @staticmethod
+    def url_scheme(server: Any) -> str:
+        return server.environ.get("wsgi.url_scheme", "http")  # type: ignore[no-any-return]
+
+    @staticmethod
+    def access_log(server: Any) -> Any:
+        """Where the server writes its access log, or None (``log=None``)."""
+        log = server.log
+        return None if isinstance(log, NOOP_LOG) else log
 
     def request_for(self, handler: "SocketIOHandler") -> Optional[LeanRequest]:
         """The lean request ``handler`` has just read, or None: pywsgi's path."""
         if (handler.server.application is not self.middleware or handler.request_version != "HTTP/1.1"
                 or handler.close_connection):
             return None  # (``Connection: close``: pywsgi's path says so in its answer, and closes)
-        command = handler.command
+        return self.route_for(handler.command, handler.path, handler.headers, handler.content_length)
+
+    def route_for(self, command: str, target: str, headers: RequestHeaders,
+                  content_length: Optional[int]) -> Optional[LeanRequest]:
+        """The lean request an HTTP/1.1 keep-alive request is, or None."""
         if command != "GET" and command != "POST":
             return None
-        path, _, query = handler.path.partition("?")
+        path, _, query = target.partition("?")
         if not path.startswith(self.prefix) or "%" in path or "EIO=" in query:
             return None
         route = routing.parse(path, self.resource)
@@ -122,12 +164,11 @@ class LeanPath:
             return None
         if self.middleware.relay is not None and route.sid not in self.middleware.sessions.sessions:
             return None  # another process's session, maybe: relayed from pywsgi's path
-        headers = handler.headers
         if command == "POST":
-            if (handler.content_length is None or headers.get("transfer-encoding") is not None
+            if (content_length is None or headers.get("transfer-encoding") is not None
                     or headers.get("expect") is not None):
                 return None
-        elif handler.content_length or headers.get("transfer-encoding") is not None:
+        elif content_length or headers.get("transfer-encoding") is not None:
             return None  # a GET with a body: pywsgi reads it out before the next request
         return LeanRequest(route, path, query)
 
@@ -138,7 +179,7 @@ class LeanPath:
             "PATH_INFO": request.path,
             "QUERY_STRING": request.query,
             "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": handler.server.environ.get("wsgi.url_scheme", "http"),
+            "wsgi.url_scheme": self.url_scheme(handler.server),
             SOCKET_KEY: handler.raw_socket,
             TICKET_KEY: handler.ticket,
             READ_WATCHER_KEY: handler.read_watcher,
@@ -156,37 +197,59 @@ class LeanPath:
     def respond(self, handler: "SocketIOHandler", request: LeanRequest, environ: Dict[str, Any]) -> None:
         """Serve the request and write the answer as one buffer."""
         started: List[Any] = []
+        body = self.serve(request, environ, started, handler.command)
+        body_input = environ.get("wsgi.input")
+        unread = isinstance(body_input, LeanBody) and body_input.left != 0
+        data, closes = answer_bytes(started[0], started[1], body, unread)
+        if closes:
+            handler.close_connection = True
+        try:
+            handler.socket.sendall(data)
+        except OSError:
+            handler.close_connection = True
+            return
+        handler.log_written(started[0], len(data))
+
+    def serve(self, request: LeanRequest, environ: Dict[str, Any], started: List[Any], method: str) -> Any:
+        """The middleware's answer to ``request``: its body (or what
+        :func:`~socketio_gevent.edge.polling.hold` returned), its status and
+        headers in ``started``. A bug of ours is a 500 and a traceback in the log."""
 
         def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Any:
             started[:] = (status, headers)
             return None
 
         try:
-            body = b"".join(self.middleware.serve_route(request.route, environ, start_response))
-        except Exception:  # a bug of ours: the client gets a 500, the log the traceback
-            self.middleware.listener.log.exception("lean %s %s failed", handler.command, request.path)
-            handler.close_connection = True
-            started.clear()
-            body = b"".join(error(start_response, 500, "internal error", [("Connection", "close")]))
-        status, headers = started
-        line = ["HTTP/1.1 ", status, "\r\n"]
-        said_close = False
-        for name, value in headers:
-            if len(name) == 10 and name.lower() == "connection" and value.lower() == "close":
-                said_close = True
-            line += (name, ": ", value, "\r\n")
-        body_input = environ.get("wsgi.input")
-        if isinstance(body_input, LeanBody) and body_input.left != 0 and not said_close:
-            line.append("Connection: close\r\n")  # the next request would start inside the unread body
-            said_close = True
-        if said_close:
-            handler.close_connection = True
-        head = "".join(line).encode("latin-1")
-        data = head + _date.now() + b"\r\n" + body
-        try:
-            handler.socket.sendall(data)
-        except OSError:
-            handler.close_connection = True
-            return
-        handler.log_written(status, len(data))
+            result = self.middleware.serve_route(request.route, environ, start_response)
+            return result if isinstance(result, Held) else b"".join(result)
+        except Exception:
+            self.middleware.listener.log.exception("lean %s %s failed", method, request.path)
+            return internal_error(started)
 
+
+def internal_error(started: List[Any]) -> bytes:
+    """A 500 that closes the connection, its status and headers in ``started``."""
+
+    def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = (status, headers)
+        return None
+
+    return b"".join(error(start_response, 500, "internal error", [("Connection", "close")]))
+
+
+def answer_bytes(status: str, headers: List[Tuple[str, str]], body: bytes, unread_body: bool) -> Tuple[bytes, bool]:
+    """The whole answer as one buffer, and whether the connection closes after it.
+
+    ``unread_body``: the request's body was not read to its end, so the next
+    request would start inside it; the answer says ``Connection: close``.
+    """
+    line = ["HTTP/1.1 ", status, "\r\n"]
+    closes = False
+    for name, value in headers:
+        if len(name) == 10 and name.lower() == "connection" and value.lower() == "close":
+            closes = True
+        line += (name, ": ", value, "\r\n")
+    if unread_body and not closes:
+        line.append("Connection: close\r\n")
+        closes = True
+    return "".join(line).encode("latin-1") + _date.now() + b"\r\n" + body, closes

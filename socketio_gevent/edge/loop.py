@@ -97,11 +97,15 @@ class LoadGate:
     def wait(self, cap: float) -> None:
         """Return after ``cap`` seconds at most (when the shared cap timer fires)."""
         event = Event()
-        self._waiting.append(event.set)
+        self.later(cap, event.set)
+        event.wait()
+
+    def later(self, cap: float, fn: Callable[[], Any]) -> None:
+        """:meth:`wait` without a greenlet: ``fn()`` runs in the hub when the cap timer fires."""
+        self._waiting.append(fn)
         if self._cap is None:
             self._cap = self.loop.timer(cap)
             self._cap.start(self._open)
-        event.wait()
 
     def _sample_load(self) -> None:
         now = time.monotonic()

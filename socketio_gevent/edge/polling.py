@@ -8,7 +8,7 @@ is refused with ``400`` and delivers nothing.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Protocol, Tuple
 
 from ..protocol.acks import read_query
 from ..protocol.errors import ProtocolError
@@ -22,7 +22,46 @@ from ..transports.common import Headers, cors_headers, parse_form, payload_from_
 from . import responses
 from .loop import load_gate
 from .peer import HeldRequest
-from .sessions import LiveSession, SessionTable
+from .sessions import Connection, LiveSession, SessionTable
+
+
+#: Where a connection served by the loop (:mod:`~socketio_gevent.edge.keepalive`)
+#: offers to hold a poll without a greenlet: a :data:`Hold`.
+HOLD_KEY = "socketio_gevent.hold"
+
+
+class Held:
+    """What a route returns for a poll the loop holds: no body now, the answer is written later."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(())
+
+
+#: The one :class:`Held`.
+HELD = Held()
+
+#: ``hold(session, transport, duration, coalesce, resume, finish)``: hold the
+#: poll, or answer at once with ``finish(payload)``; ``finish(None)``: refused.
+Hold = Callable[[LiveSession, str, Optional[float], float, Optional[int],
+                 Callable[[Optional[str]], Iterable[bytes]]], Iterable[bytes]]
+
+
+class Answerable(Connection, Protocol):
+    """A poll, held by its greenlet or by the loop."""
+
+    def hung_up(self) -> bool: ...
+
+    def take_frames(self) -> str: ...
+
+
+def payload_of(session: LiveSession, connection: Answerable) -> str:
+    """What an answered poll carries: the queue and its own frames, or
+    nothing if it was taken over, closed or its client is gone."""
+    if connection.hung_up():
+        return ""  # taken over (the newer request gets the queue), closed, or gone
+    return as_text(session.take(connection)) + connection.take_frames()
 
 
 class PollConnection(HeldRequest):
@@ -56,9 +95,7 @@ def poll(session: LiveSession, transport: str, duration: Optional[float],
             gate = load_gate()
             if gate.holding():
                 gate.wait(coalesce)
-        if connection.hung_up():
-            return ""  # taken over (the newer request gets the queue), closed, or gone
-        return as_text(session.take(connection)) + connection.take_frames()
+        return payload_of(session, connection)
     finally:
         connection.stop_watching()
         session.detach(connection)
@@ -114,9 +151,18 @@ def _get(sessions: SessionTable, route: Route, environ: Dict[str, Any],
         return responses.error(start_response, 404, "unknown or expired session", cors)
     options = sessions.options
     duration = options.transport(route.transport).duration
+    hold: Optional[Hold] = environ.get(HOLD_KEY)
+    if hold is not None:
+        return hold(found, route.transport, duration, options.poll_coalesce, resume,
+                    lambda payload: _answer(start_response, route, payload, cors, found))
     payload = poll(found, route.transport, duration, environ, options.poll_coalesce, resume)
+    return _answer(start_response, route, payload, cors, found)
+
+
+def _answer(start_response: responses.StartResponse, route: Route, payload: Optional[str], cors: Headers,
+            session: LiveSession) -> Iterable[bytes]:
     if payload is None:
-        return responses.error(start_response, 400, found.failure or "refused", cors)
+        return responses.error(start_response, 400, session.failure or "refused", cors)
     return _ok(start_response, route, payload, cors)
 
 

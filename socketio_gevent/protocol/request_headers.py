@@ -21,13 +21,16 @@ Example::
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator, List, Optional, Tuple
+import io
+from typing import Callable, Iterator, List, NamedTuple, Optional, Tuple
 
 MAX_LINE = 65536
 MAX_HEADERS = 100
 #: The whole header block: one request may hold no more than this (64 KiB,
 #: h11's and nginx's order of magnitude), however it is split into lines.
 MAX_HEAD = 65536
+#: A request line this long or longer is pywsgi's to refuse (414).
+MAX_REQUEST_LINE = 8192
 
 Pairs = List[Tuple[str, str]]
 
@@ -149,3 +152,44 @@ class RequestHeaders:
             cgi = key.replace("-", "_").upper()
             if cgi not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 yield "HTTP_" + cgi, value
+
+
+class Head(NamedTuple):
+    """A request's line and headers, read from bytes that hold all of them."""
+
+    method: str
+    target: str
+    version: str
+    headers: RequestHeaders
+    #: Bytes of the head, its blank line included: the body starts here.
+    size: int
+
+
+def parse_head(data: bytes) -> Optional[Head]:
+    """The head at the start of ``data``, when ``data`` holds all of it and it is
+    plainly valid; ``None`` otherwise (not yet complete, or anything unusual).
+
+    For a caller that serves only the common case and hands every other
+    request to a full HTTP server with the same bytes: ``None`` never says
+    why, the full server's answer does. So this accepts only CRLF line ends,
+    a three-word request line shorter than :data:`MAX_REQUEST_LINE`, and
+    headers :meth:`RequestHeaders.read` finds valid.
+    """
+    end = data.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
+    if end < 0:
+        return None
+    line_end = data.find(b"\r\n", 0, MAX_REQUEST_LINE)
+    if line_end <= 0:
+        return None
+    line = data[:line_end].decode("latin-1")
+    words = line.split()
+    if len(words) != 3 or " ".join(words) != line:  # one space apart, no other white space
+        return None
+    size = end + 4
+    try:
+        headers = RequestHeaders.read(io.BytesIO(data[line_end + 2:size]).readline)
+    except TooManyHeaders:
+        return None
+    if headers.status:
+        return None
+    return Head(words[0], words[1], words[2], headers, size)

@@ -37,15 +37,16 @@ class PassThrough:
 
 @pytest.fixture
 def lean_calls(monkeypatch) -> List[str]:
-    """The requests the lean path answered (observed, not replaced)."""
+    """The requests the lean path answered, from pywsgi's handler or the loop
+    (observed, not replaced)."""
     calls: List[str] = []
-    respond = lean.LeanPath.respond
+    serve = lean.LeanPath.serve
 
-    def counted(self, handler, request, environ):
+    def counted(self, request, environ, started, method):
         calls.append(request.path)
-        return respond(self, handler, request, environ)
+        return serve(self, request, environ, started, method)
 
-    monkeypatch.setattr(lean.LeanPath, "respond", counted)
+    monkeypatch.setattr(lean.LeanPath, "serve", counted)
     return calls
 
 

@@ -74,14 +74,21 @@ def _all_frames(conn, sid, count):
     return first
 
 
+@pytest.mark.parametrize("kept", [False, True], ids=["greenlet", "loop"])
 @pytest.mark.parametrize("coalesce, busy, all_in_first", [(0.5, True, True), (0.5, False, False),
                                                           (0, True, False)])
 def test_a_poll_carries_what_queued_meanwhile_only_on_a_busy_server(serve, monkeypatch, coalesce, busy,
-                                                                    all_in_first):
+                                                                    all_in_first, kept):
+    """``kept``: the poll is held by the loop (edge.keepalive: the connection
+    had a poll answered before), not by pywsgi's handler greenlet."""
     served = serve(poll_coalesce=coalesce)
     conn = served.http()
     sid = handshake(conn)
     client = served.listener.clients[sid]
+    if kept:
+        client.send("before")
+        assert [f.data for f in poll_frames(conn, sid)] == [":before"]
+        assert len(served.server.handler_class.lean.parked) == 1
     monkeypatch.setattr(loop.load_gate(), "holding", lambda: busy)  # the load, as the gate measured it
     g = gevent.spawn_later(0.05, _sender, client, 50)  # while the poll is held
     first = _all_frames(conn, sid, 50)

@@ -11,6 +11,7 @@ import inspect
 import io
 
 import gevent
+import gevent.pool
 from gevent import pywsgi, socket
 from gevent.monkey import get_original
 
@@ -118,3 +119,11 @@ def test_taken_over_sockets_are_c_level_even_under_monkey_patching():
             "assert not issubclass(CountedSocket, gevent.socket.socket), CountedSocket.__mro__\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_servers_still_spawn_their_handlers_through_spawn():
+    # a connection the loop gives back to pywsgi gets its handler greenlet
+    # from the server's own spawn (its pool, if it has one)
+    assert callable(pywsgi.WSGIServer(("127.0.0.1", 0), None)._spawn)
+    pool = gevent.pool.Pool(2)
+    assert pywsgi.WSGIServer(("127.0.0.1", 0), None, spawn=pool)._spawn == pool.spawn

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socketio_gevent.protocol.request_headers import MAX_HEADERS, RequestHeaders, TooManyHeaders
+from socketio_gevent.protocol.request_headers import MAX_HEADERS, RequestHeaders, TooManyHeaders, parse_head
 
 
 def read(data: bytes) -> RequestHeaders:
@@ -104,3 +104,44 @@ def test_the_whole_header_block_is_bounded_not_just_each_line():
     assert read(fits).status == ""
     over = line * (MAX_HEAD // len(line) + 1) + b"\r\n"
     assert read(over).status == "Request headers over %d bytes" % MAX_HEAD
+
+
+# -- parse_head: a whole head from bytes (the loop's keep-alive path) ----------
+
+POLL = (b"GET /socket.io/xhr-polling/abc/1?t=5 HTTP/1.1\r\nHost: example.com\r\n"
+        b"Origin: http://example.com\r\n\r\n")
+
+
+def test_parse_head_reads_a_whole_poll_and_says_where_its_body_starts():
+    head = parse_head(POLL + b"rest")
+    assert head is not None
+    assert (head.method, head.target, head.version, head.size) == (
+        "GET", "/socket.io/xhr-polling/abc/1?t=5", "HTTP/1.1", len(POLL))
+    assert head.headers.pairs == [("Host", "example.com"), ("Origin", "http://example.com")]
+
+
+def test_parse_head_reads_a_head_without_headers():
+    head = parse_head(b"GET / HTTP/1.1\r\n\r\n")
+    assert head is not None and head.headers.pairs == [] and head.size == 18
+
+
+@pytest.mark.parametrize("cut", [1, 20, len(POLL) - 2, len(POLL) - 1])
+def test_parse_head_waits_for_the_blank_line(cut):
+    assert parse_head(POLL[:cut]) is None
+
+
+@pytest.mark.parametrize("data", [
+    b"GET /a HTTP/1.1\n\n",  # bare LF line ends
+    b"GET /a\r\n\r\n",  # two words (HTTP/0.9)
+    b"GET  /a HTTP/1.1\r\n\r\n",  # two spaces
+    b"GET\t/a HTTP/1.1\r\n\r\n",  # a tab
+    b"GET /a\x0bb HTTP/1.1\r\n\r\n",  # white space that str.split() splits on, inside the target
+    b"GET /a HTTP/1.1 x\r\n\r\n",  # four words
+    b"\r\nGET /a HTTP/1.1\r\n\r\n",  # an empty line first
+    b"GET /a HTTP/1.1\r\nHost x\r\n\r\n",  # a header line without a colon
+    b"GET /a HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",  # conflicting lengths
+    b"GET /a HTTP/1.1\r\n" + b"X: y\r\n" * 101 + b"\r\n",  # too many headers
+    b"GET /" + b"a" * 8192 + b" HTTP/1.1\r\n\r\n",  # a request line over MAX_REQUEST_LINE
+])
+def test_parse_head_leaves_anything_unusual_to_the_full_server(data):
+    assert parse_head(data) is None
