@@ -91,6 +91,37 @@ class HeldPoll:
         return frames or ""
 
 
+class _Hub:
+    """What the kept connections of one hub share: the receive buffer, the
+    reactor, and the polls woken since the hub last looked at them (one loop
+    callback for all that one broadcast woke, not one each)."""
+
+    __slots__ = ("loop", "buffer", "dispatcher", "woken", "_pending")
+
+    def __init__(self) -> None:
+        self.loop = gevent.get_hub().loop
+        self.buffer = per_hub(ReceiveBuffer)
+        self.dispatcher = dispatcher()
+        self.woken: List[Any] = []
+        self._pending = False
+
+    def look_later(self, connection: "KeepAlive", poll: HeldPoll) -> None:
+        self.woken.append((connection, poll))
+        if not self._pending:
+            self._pending = True
+            self.loop.run_callback(self._look)
+
+    def _look(self) -> None:
+        self._pending = False
+        woken, self.woken = self.woken, []
+        for connection, poll in woken:
+            try:
+                connection.look(poll)
+            except Exception:  # a bug in one answer must not strand the others
+                connection.path.log.exception("answering a held poll failed")
+                connection.close()
+
+
 class _Prefixed(io.RawIOBase):
     """A socket's reader that first gives back the bytes already read from it."""
 
@@ -123,7 +154,7 @@ class KeepAlive:
 
     __slots__ = ("path", "server", "address", "handler_class", "sock", "_watch", "_pending", "_poll", "_session",
                  "_finish", "_coalesce", "_coalesced", "_scheduled", "_out", "_writer", "_closing", "_closed",
-                 "_serving", "_idle", "_expiry", "_expiry_after", "_logged", "_started")
+                 "_serving", "_idle", "_idle_since", "_expiry", "_expiry_after", "_logged", "_started", "_hub")
 
     def __init__(self, path: "LeanPath", handler: "SocketIOHandler", sock: CountedSocket, early: bytes) -> None:
         self.path = path
@@ -150,9 +181,10 @@ class KeepAlive:
         self._closed = False
         #: A worker is in :meth:`_serve`.
         self._serving = False
-        loop = gevent.get_hub().loop
-        timeout = path.idle_timeout
-        self._idle: Any = loop.timer(timeout) if timeout is not None else None
+        self._hub = hub = per_hub(_Hub)
+        #: The idle timer, when one is running, and since when the connection is idle (None: busy).
+        self._idle: Any = None
+        self._idle_since: Optional[float] = None
         self._expiry: Any = None
         self._expiry_after: Optional[float] = None
         #: The access-log line of the request held (its line and start), if the server logs.
@@ -160,9 +192,9 @@ class KeepAlive:
         #: Where the request being served puts its status and headers (``start_response``).
         self._started: List[Any] = []
         path.parked.add(self)
-        self._watch: Optional[Watch] = dispatcher().watch(sock.fileno(), self)
+        self._watch: Optional[Watch] = hub.dispatcher.watch(sock.fileno(), self)
         if early:
-            dispatcher().readable(self._watch)
+            hub.dispatcher.readable(self._watch)
         else:
             self._start_idle()
 
@@ -170,7 +202,7 @@ class KeepAlive:
     def on_readable(self) -> None:
         if self._closed:
             return
-        buffer = per_hub(ReceiveBuffer)
+        buffer = self._hub.buffer
         try:
             count = self.sock.recv_into(buffer.view)
         except BlockingIOError:
@@ -277,9 +309,9 @@ class KeepAlive:
         it queues next in the same run should go in the same answer."""
         if not self._scheduled and poll is self._poll:
             self._scheduled = True
-            gevent.get_hub().loop.run_callback(self._look, poll)
+            self._hub.look_later(self, poll)
 
-    def _look(self, poll: HeldPoll) -> None:
+    def look(self, poll: HeldPoll) -> None:
         self._scheduled = False
         self._due(poll)
 
@@ -372,7 +404,7 @@ class KeepAlive:
             self._shut()
         elif self._pending:
             assert self._watch is not None
-            dispatcher().readable(self._watch)  # served by a worker, never in the hub
+            self._hub.dispatcher.readable(self._watch)  # served by a worker, never in the hub
         else:
             self._start_idle()
 
@@ -388,17 +420,36 @@ class KeepAlive:
 
     # -- idle --------------------------------------------------------------
     def _start_idle(self) -> None:
-        if self._idle is not None:
-            self._idle.stop()
-            self._idle.start(self._idle_expired)
+        """Idle from now. The timer is lazy: it is not moved per request (two
+        loop calls each), it finds out when it fires whether the connection
+        was busy meanwhile, and waits again for what is left."""
+        timeout = self.path.idle_timeout
+        if timeout is None:
+            return
+        self._idle_since = self._hub.loop.now()
+        if self._idle is None:
+            self._arm_idle(timeout)
 
     def _stop_idle(self) -> None:
-        if self._idle is not None:
-            self._idle.stop()
+        self._idle_since = None
+
+    def _arm_idle(self, delay: float) -> None:
+        close_watcher(self._idle)
+        self._idle = self._hub.loop.timer(max(delay, 0.0))
+        self._idle.start(self._idle_expired)
 
     def _idle_expired(self) -> None:
         """No next request within ``handshake_timeout``: closed, as pywsgi's path closes it."""
-        if self._poll is None and not self._serving:
+        timeout = self.path.idle_timeout
+        assert timeout is not None
+        since = self._idle_since
+        if since is None:  # busy: look again a whole timeout later
+            self._arm_idle(timeout)
+            return
+        left = since + timeout - self._hub.loop.now()
+        if left > 0.001:
+            self._arm_idle(left)
+        else:
             self.close()
 
     # -- ending ------------------------------------------------------------

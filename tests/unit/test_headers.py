@@ -145,3 +145,21 @@ def test_parse_head_waits_for_the_blank_line(cut):
 ])
 def test_parse_head_leaves_anything_unusual_to_the_full_server(data):
     assert parse_head(data) is None
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.tuples(names, values), max_size=12))
+def test_parse_head_reads_well_formed_heads_as_the_full_reader_does(pairs):
+    block = b"".join(("%s: %s\r\n" % p).encode("latin-1") for p in pairs) + b"\r\n"
+    full = read(block)
+    head = parse_head(b"POST /x?y HTTP/1.1\r\n" + block)
+    if full.status:  # (two different Content-Length values, say)
+        assert head is None
+    else:
+        assert head is not None and head.headers.pairs == full.pairs
+
+
+@pytest.mark.parametrize("line", [b" folded", b"\tfolded: x", b"Name : x", b" Name: x", b": x", b"A\rB: x",
+                                  b"A: b\rc", b"A: b\nc"])
+def test_parse_head_leaves_lines_the_full_reader_refuses_or_folds_to_it(line):
+    assert parse_head(b"GET / HTTP/1.1\r\nHost: x\r\n" + line + b"\r\n\r\n") is None
