@@ -86,6 +86,10 @@ class HeldPoll:
     def hung_up(self) -> bool:
         return self.ended
 
+    def abort(self) -> None:
+        """Cut the poll's connection (server side); the session keeps its queue."""
+        self._owner.abort()
+
     def take_frames(self) -> str:
         frames, self.frames = self.frames, None
         return frames or ""
@@ -466,6 +470,14 @@ class KeepAlive:
         """Close after an answer that said ``Connection: close``: the client reads it to its end."""
         try:
             self.sock.shutdown(_stdsocket.SHUT_WR)
+        except OSError:
+            pass
+        self.close()
+
+    def abort(self) -> None:
+        """Cut the connection at once, as a network failure would (the client sees it end)."""
+        try:
+            self.sock.shutdown(_stdsocket.SHUT_RDWR)
         except OSError:
             pass
         self.close()

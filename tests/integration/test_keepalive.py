@@ -288,7 +288,7 @@ def test_closing_the_listener_closes_the_connections_the_loop_serves(serve):
     sock.sendall(poll_request(sid))
     read_response(sock)
     sock.sendall(poll_request(sid))
-    assert wait_for(lambda: len(parked(served)) == 1 and served.sessions.find(sid).connections == 1)
+    assert wait_for(lambda: isinstance(served.sessions.find(sid).machine.connection, keepalive.HeldPoll))
     served.listener.close()
     sock.settimeout(5)
     try:
@@ -352,3 +352,26 @@ def test_the_access_log_has_a_line_for_each_request_the_loop_serves():
     finally:
         listener.close()
         server.stop(timeout=1)
+
+
+def test_a_held_poll_cut_by_the_server_leaves_the_queue_to_the_next_request(serve):
+    served = serve(origins="*:*")
+    sid = handshake(served.http())
+    client = served.listener.clients[sid]
+    sock = raw(served)
+    client.send("x")
+    sock.sendall(poll_request(sid))
+    read_response(sock)
+    sock.sendall(poll_request(sid))
+    session = served.sessions.find(sid)
+    assert wait_for(lambda: isinstance(session.machine.connection, keepalive.HeldPoll))
+    session.machine.connection.abort()
+    sock.settimeout(5)
+    assert read_all(sock) == b""
+    sock.close()
+    client.send("kept")
+    other = raw(served)
+    other.sendall(poll_request(sid))
+    _, _, body, _ = read_response(other)
+    assert body.endswith(b"kept,")
+    other.close()
