@@ -20,6 +20,10 @@ answer goes out as one buffer with a ``Date`` formatted once a second.
 Anything else (the handshake, which hands the application a full environ;
 ``OPTIONS``; HTTP/1.0; a percent-encoded path; a chunked or ``Expect:``
 body) takes pywsgi's path, with the same answers.
+
+After a lean answer the connection leaves pywsgi for the loop
+(:mod:`~socketio_gevent.edge.keepalive`), which serves its later lean
+requests through :meth:`LeanPath.route_for` and :meth:`LeanPath.serve` too.
 """
 from __future__ import annotations
 
@@ -211,30 +215,31 @@ class LeanPath:
         handler.log_written(started[0], len(data))
 
     def serve(self, request: LeanRequest, environ: Dict[str, Any], started: List[Any], method: str) -> Any:
-        """The middleware's answer to ``request``: its body (or what
-        :func:`~socketio_gevent.edge.polling.hold` returned), its status and
-        headers in ``started``. A bug of ours is a 500 and a traceback in the log."""
-
-        def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Any:
-            started[:] = (status, headers)
-            return None
-
+        """The middleware's answer to ``request``: its body, or
+        :data:`~socketio_gevent.edge.polling.HELD` for a poll the loop holds;
+        its status and headers in ``started``. A bug of ours is a 500 and a
+        traceback in the log."""
         try:
-            result = self.middleware.serve_route(request.route, environ, start_response)
+            result = self.middleware.serve_route(request.route, environ, collector(started))
             return result if isinstance(result, Held) else b"".join(result)
         except Exception:
             self.middleware.listener.log.exception("lean %s %s failed", method, request.path)
             return internal_error(started)
 
 
-def internal_error(started: List[Any]) -> bytes:
-    """A 500 that closes the connection, its status and headers in ``started``."""
+def collector(started: List[Any]) -> Any:
+    """A ``start_response`` that keeps the status and headers in ``started``."""
 
     def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Any:
         started[:] = (status, headers)
         return None
 
-    return b"".join(error(start_response, 500, "internal error", [("Connection", "close")]))
+    return start_response
+
+
+def internal_error(started: List[Any]) -> bytes:
+    """A 500 that closes the connection, its status and headers in ``started``."""
+    return b"".join(error(collector(started), 500, "internal error", [("Connection", "close")]))
 
 
 def answer_bytes(status: str, headers: List[Tuple[str, str]], body: bytes, unread_body: bool) -> Tuple[bytes, bool]:
