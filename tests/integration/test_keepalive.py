@@ -12,14 +12,13 @@ from typing import Any, List
 
 import gevent
 import pytest
-from gevent.pywsgi import WSGIServer
+from gevent import socket
 
-import socketio_gevent
 from socketio_gevent.edge import keepalive
 
-from ..conftest import Served, plain_app
+from ..conftest import Served
 from .helpers import handshake, read_all
-from .test_lean_path import both, poll_request, raw, read_response, send_request
+from .test_lean_path import both, logging_server, poll_request, raw, read_response, send_request
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -39,6 +38,15 @@ def wait_for(condition: Any, seconds: float = 5.0) -> bool:
             return True
         gevent.sleep(0.01)
     return False
+
+
+def kept(served: Served, sid: str) -> socket.socket:
+    """A connection the loop keeps: one poll answered on it (on pywsgi's lean path), which parks it."""
+    sock = raw(served)
+    served.listener.clients[sid].send("x")
+    sock.sendall(poll_request(sid))
+    read_response(sock)
+    return sock
 
 
 def strip_date(headers: dict) -> dict:
@@ -102,10 +110,7 @@ def test_a_held_poll_times_out_empty_and_the_connection_serves_on(serve):
     served = serve(origins="*:*", transport_options={"xhr-polling": {"duration": 0.3}})
     sid = handshake(served.http())
     client = served.listener.clients[sid]
-    sock = raw(served)
-    client.send("x")
-    sock.sendall(poll_request(sid))
-    read_response(sock)
+    sock = kept(served, sid)
     started = time.monotonic()
     sock.sendall(poll_request(sid))
     status, headers, body, _ = read_response(sock)
@@ -122,10 +127,7 @@ def test_a_client_that_hangs_up_during_a_held_poll_loses_nothing(serve):
     served = serve(origins="*:*")
     sid = handshake(served.http())
     client = served.listener.clients[sid]
-    sock = raw(served)
-    client.send("x")
-    sock.sendall(poll_request(sid))
-    read_response(sock)
+    sock = kept(served, sid)
     sock.sendall(poll_request(sid))
     gevent.sleep(0.05)
     sock.close()
@@ -178,10 +180,7 @@ def test_requests_the_loop_gives_back_to_pywsgi_are_answered_on_the_same_connect
     served = serve(origins="*:*")
     sid = handshake(served.http())
     client = served.listener.clients[sid]
-    sock = raw(served)
-    client.send("x")
-    sock.sendall(poll_request(sid))
-    read_response(sock)
+    sock = kept(served, sid)
     assert wait_for(lambda: len(parked(served)) == 1)
     client.send("y")  # a poll that pywsgi serves is answered at once
     sock.sendall(request_bytes.replace(b"SID", sid.encode()))
@@ -198,10 +197,7 @@ def test_a_request_split_over_two_writes_is_served_and_the_connection_stays_kept
     client = served.listener.clients[sid]
     got: List[str] = []
     client.on("message", lambda m, a=None: got.append(m))
-    sock = raw(served)
-    client.send("x")
-    sock.sendall(poll_request(sid))
-    read_response(sock)
+    sock = kept(served, sid)
     request = send_request(sid, "1%3A2%3A%3Aa%2C")
     for half in (request[:30], request[30:-4], request[-4:]):  # head, then the body in two parts
         sock.sendall(half)
@@ -223,10 +219,7 @@ def test_pipelined_polls_and_sends_are_answered_in_order(serve):
     client = served.listener.clients[sid]
     got: List[str] = []
     client.on("message", lambda m, a=None: got.append(m))
-    sock = raw(served)
-    client.send("x")
-    sock.sendall(poll_request(sid))
-    read_response(sock)
+    sock = kept(served, sid)
     assert wait_for(lambda: len(parked(served)) == 1)
     client.send("y")
     sock.sendall(send_request(sid, "1%3A2%3A%3Aa%2C") + poll_request(sid) + send_request(sid, "1%3A2%3A%3Ab%2C"))
@@ -241,10 +234,7 @@ def test_pipelined_polls_and_sends_are_answered_in_order(serve):
 def test_an_idle_kept_connection_is_closed_after_handshake_timeout(serve):
     served = serve(origins="*:*", handshake_timeout=0.3)
     sid = handshake(served.http())
-    sock = raw(served)
-    served.listener.clients[sid].send("x")
-    sock.sendall(poll_request(sid))
-    read_response(sock)
+    sock = kept(served, sid)
     started = time.monotonic()
     sock.settimeout(5)
     assert sock.recv(10) == b""
@@ -257,10 +247,7 @@ def test_a_client_that_floods_while_its_poll_is_held_is_closed_and_others_are_se
     served = serve(origins="*:*")
     sid = handshake(served.http())
     other_sid = handshake(served.http())
-    sock = raw(served)
-    served.listener.clients[sid].send("x")
-    sock.sendall(poll_request(sid))
-    read_response(sock)
+    sock = kept(served, sid)
     sock.sendall(poll_request(sid))
     gevent.sleep(0.05)
     try:
@@ -283,10 +270,7 @@ def test_a_client_that_floods_while_its_poll_is_held_is_closed_and_others_are_se
 def test_closing_the_listener_closes_the_connections_the_loop_serves(serve):
     served = serve(origins="*:*")
     sid = handshake(served.http())
-    sock = raw(served)
-    served.listener.clients[sid].send("x")
-    sock.sendall(poll_request(sid))
-    read_response(sock)
+    sock = kept(served, sid)
     sock.sendall(poll_request(sid))
     assert wait_for(lambda: isinstance(served.sessions.find(sid).machine.connection, keepalive.HeldPoll))
     served.listener.close()
@@ -310,10 +294,7 @@ def test_a_large_answer_is_written_whole_to_a_client_that_reads_slowly(serve, mo
     served = serve(origins="*:*", max_queue_messages=10_000)
     sid = handshake(served.http())
     client = served.listener.clients[sid]
-    sock = raw(served)
-    client.send("x")
-    sock.sendall(poll_request(sid))
-    read_response(sock)
+    sock = kept(served, sid)
     for i in range(2000):  # 4 MB: more than the sockets' buffers hold
         client.send("%04d" % i + "y" * 2000)
     sock.sendall(poll_request(sid))
@@ -329,39 +310,23 @@ def test_a_large_answer_is_written_whole_to_a_client_that_reads_slowly(serve, mo
 
 
 def test_the_access_log_has_a_line_for_each_request_the_loop_serves():
-    lines: List[str] = []
-
-    class Log:
-        def write(self, text: str) -> None:
-            lines.append(text)
-
-    server = WSGIServer(("127.0.0.1", 0), plain_app, log=Log())
-    listener = socketio_gevent.listen(server, flash_policy_server=False, origins="*:*")
-    server.start()
-    try:
-        served = Served(server, listener, server.server_port)
+    with logging_server() as (served, lines):
         sid = handshake(served.http())
         sock = raw(served)
         for _ in range(3):
-            listener.clients[sid].send("x")
+            served.listener.clients[sid].send("x")
             sock.sendall(poll_request(sid))
             read_response(sock)
         sock.close()
         assert wait_for(lambda: sum('"GET /socket.io/xhr-polling/%s/1 HTTP/1.1" 200 ' % sid in line
                                     for line in lines) == 3), lines
-    finally:
-        listener.close()
-        server.stop(timeout=1)
 
 
 def test_a_held_poll_cut_by_the_server_leaves_the_queue_to_the_next_request(serve):
     served = serve(origins="*:*")
     sid = handshake(served.http())
     client = served.listener.clients[sid]
-    sock = raw(served)
-    client.send("x")
-    sock.sendall(poll_request(sid))
-    read_response(sock)
+    sock = kept(served, sid)
     sock.sendall(poll_request(sid))
     session = served.sessions.find(sid)
     assert wait_for(lambda: isinstance(session.machine.connection, keepalive.HeldPoll))

@@ -7,8 +7,10 @@ pass-through WSGI application: pywsgi's whole path, as a user's wrapper
 gets it."""
 from __future__ import annotations
 
+import contextlib
+
 from gevent import socket
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import gevent
 import pytest
@@ -216,7 +218,9 @@ def test_a_request_that_asks_to_close_is_answered_so_and_closed(serve, lean_call
     assert lean_calls == []
 
 
-def test_the_access_log_has_a_line_for_a_lean_request():
+@contextlib.contextmanager
+def logging_server() -> Iterator[Tuple[Served, List[str]]]:
+    """A server whose access log is a list of lines (the ``serve`` fixture's logs nowhere)."""
     lines: List[str] = []
 
     class Log:
@@ -227,15 +231,19 @@ def test_the_access_log_has_a_line_for_a_lean_request():
     listener = socketio_gevent.listen(server, flash_policy_server=False, origins="*:*")
     server.start()
     try:
-        served = Served(server, listener, server.server_port)
+        yield Served(server, listener, server.server_port), lines
+    finally:
+        listener.close()
+        server.stop(timeout=1)
+
+
+def test_the_access_log_has_a_line_for_a_lean_request():
+    with logging_server() as (served, lines):
         sid = handshake(served.http())
-        listener.clients[sid].send("x")
+        served.listener.clients[sid].send("x")
         sock = raw(served)
         sock.sendall(poll_request(sid))
         read_response(sock)
         sock.close()
         gevent.sleep(0.05)
         assert any('"GET /socket.io/xhr-polling/%s/1 HTTP/1.1" 200 ' % sid in line for line in lines), lines
-    finally:
-        listener.close()
-        server.stop(timeout=1)
