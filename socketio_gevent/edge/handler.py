@@ -321,11 +321,18 @@ class SocketIOHandler(WSGIHandler):  # type: ignore[misc]  # gevent ships no typ
 
     def handle_one_response(self) -> None:
         lean = self._lean_request
-        if lean is None:
-            super().handle_one_response()
-            return
-        assert self.lean is not None
-        self.lean.respond(self, lean, self.environ)
+        try:
+            if lean is None:
+                super().handle_one_response()
+                return
+            assert self.lean is not None
+            self.lean.respond(self, lean, self.environ)
+        finally:
+            # A session keeps the environ of the request that opened it; the
+            # watcher's maker is a method of this handler, and would keep the
+            # handler (its buffers, its request) alive as long as the session:
+            # 4 KiB more per idle WebSocket.
+            self.environ.pop(READ_WATCHER_KEY, None)
 
     def read_body(self, size: int) -> bytes:
         """``size`` bytes of a lean request's body (fewer at end of file), within

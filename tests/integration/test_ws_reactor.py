@@ -110,6 +110,23 @@ def test_idle_sessions_hold_no_greenlet(serve):
         ws.close()
 
 
+def test_an_open_session_keeps_no_handler_of_the_request_that_opened_it(serve):
+    """The session keeps its opening request's environ: nothing in it may
+    hold on to pywsgi's handler (its buffers, its request), which would
+    cost every idle connection several KiB."""
+    from socketio_gevent.edge.handler import SocketIOHandler
+
+    served = serve()
+    sockets = [_open(served)[0] for _ in range(20)]
+    gevent.sleep(0.1)
+    assert len(served.listener.clients) == 20
+    gc.collect()
+    handlers = [o for o in gc.get_objects() if isinstance(o, SocketIOHandler)]
+    assert handlers == []
+    for ws in sockets:
+        ws.close()
+
+
 @pytest.mark.parametrize("dialect", ["rfc6455-13", "hixie75"])
 def test_a_message_in_the_same_packet_as_the_handshake_is_delivered(serve, dialect):
     """pywsgi may already hold bytes past the headers when the socket leaves it."""
