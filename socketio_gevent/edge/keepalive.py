@@ -30,7 +30,7 @@ import io
 import socket as _stdsocket
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Tuple
 
 import gevent
 from gevent import socket as gsocket
@@ -38,13 +38,11 @@ from gevent import socket as gsocket
 from ..protocol.outbox import FrameCache, Item
 from ..protocol.request_headers import Head, parse_head
 from .connection import ReceiveBuffer, detach_socket
-from .gate import TICKET_KEY, CountedSocket
-from .lean import LeanRequest, answer_bytes, internal_error
+from .gate import CountedSocket
+from .lean import LeanRequest, answer_bytes, internal_error, lean_environ
 from .loop import close_watcher, load_gate, per_hub
-from .peer import SOCKET_KEY
 from .polling import HELD, HOLD_KEY, payload_of
 from .reactor import Watch, dispatcher
-from .responses import TIMED_INPUT_KEY
 
 if TYPE_CHECKING:  # pragma: no cover
     from .handler import SocketIOHandler
@@ -235,50 +233,36 @@ class KeepAlive:
             while self._pending and self._poll is None and not self._out and not self._closing and not self._closed:
                 data = self._pending
                 head = parse_head(data)
-                request = self._lean(head, data) if head is not None else None
-                if request is None:
+                lean = self._lean(head, data) if head is not None else None
+                if lean is None:
                     self._hand_back()
                     return
                 assert head is not None
-                end = head.size + (int(head.headers.get("content-length") or 0) if head.method == "POST" else 0)
+                request, end = lean
                 self._pending = data[end:]
                 self._serve_one(head, request, data[head.size:end])
         finally:
             self._serving = False
         self._settle()
 
-    def _lean(self, head: Head, data: bytes) -> Optional[LeanRequest]:
-        """The lean request ``head`` starts, if it is one and all of it is in ``data``."""
+    def _lean(self, head: Head, data: bytes) -> Optional[Tuple[LeanRequest, int]]:
+        """The lean request ``head`` starts and where it ends in ``data``, if it
+        is one and all of it is there."""
         headers = head.headers
         if head.version != "HTTP/1.1" or (headers.get("connection") or "").lower() == "close":
             return None
         length = headers.get("content-length")
         content_length = int(length) if length is not None else None  # digits: parse_head checked
         request = self.path.route_for(head.method, head.target, headers, content_length)
-        if request is None or (content_length is not None and len(data) < head.size + content_length):
+        end = head.size + (content_length or 0)  # (a GET with a body is not lean)
+        if request is None or len(data) < end:
             return None
-        return request
+        return request, end
 
     def _serve_one(self, head: Head, request: LeanRequest, body: bytes) -> None:
-        environ: Dict[str, Any] = {
-            "REQUEST_METHOD": head.method,
-            "PATH_INFO": request.path,
-            "QUERY_STRING": request.query,
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": self.path.url_scheme(self.server),
-            SOCKET_KEY: self.sock,
-            TICKET_KEY: self.sock.ticket,
-            HOLD_KEY: self.hold,
-        }
-        headers = head.headers
-        environ.update(headers.environ_items())
-        if head.method == "POST":
-            environ["CONTENT_LENGTH"] = str(len(body))
-            content_type = headers.get("content-type")
-            if content_type is not None:
-                environ["CONTENT_TYPE"] = content_type
-            environ["wsgi.input"] = io.BytesIO(body)
-            environ[TIMED_INPUT_KEY] = True
+        environ = lean_environ(head.method, request, head.headers, self.path.url_scheme(self.server), self.sock,
+                               self.sock.ticket, io.BytesIO(body) if head.method == "POST" else None, len(body))
+        environ[HOLD_KEY] = self.hold
         if self.path.access_log(self.server) is not None:
             self._logged = ("%s %s %s" % (head.method, head.target, head.version), time.time())
         started: List[Any] = []

@@ -177,25 +177,11 @@ class LeanPath:
         return LeanRequest(route, path, query)
 
     def environ(self, handler: "SocketIOHandler", request: LeanRequest) -> Dict[str, Any]:
-        """The keys our routes read (the origin check, the query, the body, the socket)."""
-        environ: Dict[str, Any] = {
-            "REQUEST_METHOD": handler.command,
-            "PATH_INFO": request.path,
-            "QUERY_STRING": request.query,
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": self.url_scheme(handler.server),
-            SOCKET_KEY: handler.raw_socket,
-            TICKET_KEY: handler.ticket,
-            READ_WATCHER_KEY: handler.read_watcher,
-        }
-        environ.update(handler.headers.environ_items())
-        if handler.command == "POST":
-            environ["CONTENT_LENGTH"] = str(handler.content_length)
-            content_type = handler.headers.get("content-type")
-            if content_type is not None:
-                environ["CONTENT_TYPE"] = content_type
-            environ["wsgi.input"] = LeanBody(handler, handler.content_length or 0)
-            environ[TIMED_INPUT_KEY] = True
+        """The keys our routes read, for a request pywsgi's handler has read."""
+        body = LeanBody(handler, handler.content_length or 0) if handler.command == "POST" else None
+        environ = lean_environ(handler.command, request, handler.headers, self.url_scheme(handler.server),
+                               handler.raw_socket, handler.ticket, body, handler.content_length or 0)
+        environ[READ_WATCHER_KEY] = handler.read_watcher
         return environ
 
     def respond(self, handler: "SocketIOHandler", request: LeanRequest, environ: Dict[str, Any]) -> None:
@@ -225,6 +211,31 @@ class LeanPath:
         except Exception:
             self.middleware.listener.log.exception("lean %s %s failed", method, request.path)
             return internal_error(started)
+
+
+def lean_environ(method: str, request: LeanRequest, headers: RequestHeaders, url_scheme: str, sock: Any,
+                 ticket: Any, body: Any, content_length: int) -> Dict[str, Any]:
+    """The keys our routes read (the origin check, the query, the body, the
+    socket), for pywsgi's lean path and the loop's alike; ``body``: a POST's
+    ``wsgi.input``, read within the connection's deadline by its owner."""
+    environ: Dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": request.path,
+        "QUERY_STRING": request.query,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": url_scheme,
+        SOCKET_KEY: sock,
+        TICKET_KEY: ticket,
+    }
+    environ.update(headers.environ_items())
+    if body is not None:
+        environ["CONTENT_LENGTH"] = str(content_length)
+        content_type = headers.get("content-type")
+        if content_type is not None:
+            environ["CONTENT_TYPE"] = content_type
+        environ["wsgi.input"] = body
+        environ[TIMED_INPUT_KEY] = True
+    return environ
 
 
 def collector(started: List[Any]) -> Any:
