@@ -252,7 +252,7 @@ class WebSocketConnection:
             self.sock.close()
 
     # -- reading -----------------------------------------------------------
-    def _events_of(self, data: bytes) -> Iterator[Event]:
+    def events_of(self, data: bytes) -> Iterator[Event]:
         """Feed bytes to the codec and yield its events; pings are answered.
 
         ``Close`` / ``Failed`` is yielded before it is answered, so a consumer
@@ -276,22 +276,30 @@ class WebSocketConnection:
     def early_events(self) -> Iterator[Event]:
         """The events of the bytes that came with the handshake (read once)."""
         data, self._early = self._early, b""
-        return self._events_of(data) if data else iter(())
+        return self.events_of(data) if data else iter(())
 
-    def read_events(self, buffer: ReceiveBuffer) -> Optional[Iterator[Event]]:
-        """One non-blocking read: its events; ``None`` once the connection has ended."""
+    def read(self, buffer: ReceiveBuffer) -> Optional[bytes]:
+        """One non-blocking read: the bytes (``b""`` when none are there yet);
+        ``None`` once the connection has ended."""
         if self.state is _CLOSED:
             return None
         try:
             count = self.sock.recv_into(buffer.view)
         except BlockingIOError:
-            return iter(())
+            return b""
         except OSError:
             count = 0
         if not count:
             self.abort()
             return None
-        return self._events_of(bytes(buffer.view[:count]))
+        return bytes(buffer.view[:count])
+
+    def read_events(self, buffer: ReceiveBuffer) -> Optional[Iterator[Event]]:
+        """:meth:`read`, as events; ``None`` once the connection has ended."""
+        data = self.read(buffer)
+        if not data:
+            return None if data is None else iter(())
+        return self.events_of(data)
 
     def events(self) -> Iterator[Event]:
         """Every event until the peer closes, fails or goes away (blocking)."""

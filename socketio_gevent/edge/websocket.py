@@ -135,16 +135,28 @@ class SessionSocket:
 
     def on_readable(self) -> None:
         """In a reactor worker: one read, its payloads delivered in order."""
-        events = self.ws.read_events(self._buffer)  # type: ignore[arg-type]  # set by start()
-        if events is None:
+        ws = self.ws
+        data = ws.read(self._buffer)  # type: ignore[arg-type]  # set by start()
+        if data is None:
             self._stop()
             return
+        if not data:
+            return
         try:
-            self._handle(events)
+            text = self.codec.whole_text(data)
+            if text is None:
+                self._handle(ws.events_of(data))
+            elif ws.writable:  # the commonest read: one whole text message
+                self._reader = getcurrent()
+                try:
+                    self._text(text)
+                finally:
+                    self._reader = None
+                self._write_queued()
         except Exception:  # our bug, not the peer's: end this connection, loudly
             self.session.log.exception("session %s: error while reading its websocket", self.session.sid)
-            self.ws.fail(CloseCode.INTERNAL_ERROR, "internal error")
-        if self.ws.closed:
+            ws.fail(CloseCode.INTERNAL_ERROR, "internal error")
+        if ws.closed:
             self._stop()
 
     def _stop(self) -> None:
@@ -157,8 +169,6 @@ class SessionSocket:
 
     def _handle(self, events: Iterator[Event]) -> None:
         session = self.session
-        machine = session.machine
-        decoder = self._decoder
         ws = self.ws
         self._reader = getcurrent()
         try:
@@ -171,25 +181,32 @@ class SessionSocket:
                     self._write_queued()  # before the close answer, which ends writing
                 elif not ws.writable:
                     break  # we failed it, or the session ended it: nothing more is read
-                elif machine.state is not OPEN or machine.connection is not self:
-                    continue  # moved or closing: only the close exchange is left
                 elif kind is Text:
-                    data: str = event.data  # type: ignore[union-attr,assignment]
-                    if not decoder.pending:
-                        message = plain_message(data, decoder.max_length)
-                        if message is not None:  # one plain message: no frames to build
-                            session.deliver_message(message)
-                            continue
-                        count = plain_ack(data) if machine.sent is not None else None
-                        if count is not None:  # one ack, the other common payload
-                            session.ack(count)
-                            continue
-                    self._receive_payload(data)
+                    self._text(event.data)  # type: ignore[union-attr,arg-type]
                 elif kind is Binary:
-                    session.deliver([("message", event.data, {})])  # type: ignore[union-attr]
+                    machine = session.machine
+                    if machine.state is OPEN and machine.connection is self:
+                        session.deliver([("message", event.data, {})])  # type: ignore[union-attr]
         finally:
             self._reader = None
         self._write_queued()
+
+    def _text(self, data: str) -> None:
+        """One text message of this open socket: its frames, delivered."""
+        session = self.session
+        machine = session.machine
+        if machine.state is not OPEN or machine.connection is not self:
+            return  # moved or closing: only the close exchange is left
+        if not self._decoder.pending:
+            message = plain_message(data, self._decoder.max_length)
+            if message is not None:  # one plain message: no frames to build
+                session.deliver_message(message)
+                return
+            count = plain_ack(data) if machine.sent is not None else None
+            if count is not None:  # one ack, the other common payload
+                session.ack(count)
+                return
+        self._receive_payload(data)
 
     def _receive_payload(self, data: str) -> None:
         """Frames in general: several per message, or one split across messages."""

@@ -22,7 +22,7 @@ Example::
 from __future__ import annotations
 
 import enum
-from typing import Iterator, Protocol
+from typing import Iterator, Optional, Protocol
 
 from .events import Event
 
@@ -64,6 +64,12 @@ class Codec(Protocol):
     def events(self) -> Iterator[Event]:
         """Every event the buffered bytes complete; after ``Close`` or
         ``Failed``, nothing more."""
+
+    def whole_text(self, data: bytes) -> Optional[str]:
+        """A fast path for the commonest read: the text of ``data`` when it
+        is exactly one whole text message and the codec holds nothing else;
+        else ``None``, with ``data`` untouched (give it to ``receive_data``).
+        A dialect may always answer ``None``."""
 
     def send_text(self, text: str) -> bytes:
         """One text message, framed."""

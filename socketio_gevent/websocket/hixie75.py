@@ -43,7 +43,7 @@ Example::
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 from .codec import CloseCode
 from .events import Close, Event, Failed, Text
@@ -103,6 +103,10 @@ class HixieFraming:
         """Buffer ``data``; parsing happens in :meth:`events`."""
         if not self._done and data:
             self._buf += data
+
+    def whole_text(self, data: bytes) -> Optional[str]:
+        """No fast path in this legacy dialect: every read takes ``events()``."""
+        return None
 
     def events(self) -> Iterator[Event]:
         """Yield each event the buffered bytes complete, then stop."""

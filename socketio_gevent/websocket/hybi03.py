@@ -114,6 +114,10 @@ class Hybi03Codec:
         if not self._done and data:
             self._buf += data
 
+    def whole_text(self, data: bytes) -> Optional[str]:
+        """No fast path in this legacy dialect: every read takes ``events()``."""
+        return None
+
     def events(self) -> Iterator[Event]:
         """Yield each event the buffered bytes complete, then stop."""
         while not self._done:

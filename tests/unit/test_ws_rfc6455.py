@@ -520,3 +520,80 @@ def test_round_trip_both_ways(messages: List[object], params: Optional[DeflatePa
         wire = b"".join(sender.send_text(m) if isinstance(m, str) else sender.send_binary(m)  # type: ignore[arg-type]
                         for m in messages)
         assert feed(receiver, [wire[i:i + 37] for i in range(0, len(wire), 37)]) == expected
+
+
+# --------------------------------------------------------------------------
+# whole_text: the one-read fast path must agree with receive_data + events()
+
+def test_whole_text_reads_the_rfc_hello() -> None:
+    codec = server()
+    assert codec.whole_text(bytes.fromhex("818537fa213d7f9f4d5158")) == "Hello"
+    # the codec is left as it was: the next frame decodes as usual
+    assert decode(frame(1, b"again")) == [Text("again")]
+    assert feed(codec, [frame(1, b"again")]) == [Text("again")]
+
+
+def test_whole_text_on_the_client_reads_unmasked_frames() -> None:
+    assert client().whole_text(bytes.fromhex("810548656c6c6f")) == "Hello"
+    assert client().whole_text(frame(1, HELLO)) is None  # masked from a server: the general path fails it
+    assert server().whole_text(frame(1, HELLO, mask=None)) is None
+
+
+def test_whole_text_16_bit_length() -> None:
+    payload = "é".encode() * 200
+    assert server().whole_text(frame(1, payload)) == payload.decode()
+
+
+@pytest.mark.parametrize("name, wire", [
+    ("binary", frame(2, HELLO)),
+    ("ping", frame(9, HELLO)),
+    ("close", frame(8, struct.pack("!H", 1000))),
+    ("first fragment", frame(1, HELLO, fin=False)),
+    ("compressed", frame(1, HELLO, rsv=0x40)),
+    ("two frames", frame(1, HELLO) + frame(1, HELLO)),
+    ("frame and a half", frame(1, HELLO) + frame(1, HELLO)[:3]),
+    ("half a frame", frame(1, HELLO)[:-1]),
+    ("one byte", b"\x81"),
+    ("invalid UTF-8", frame(1, b"\xff\xfe")),
+    ("surrogate", frame(1, b"\xed\xa0\x80")),
+    ("16-bit length under 126", b"\x81\xfe\x00\x05" + MASK + frame(1, HELLO)[6:]),
+    ("64-bit length", b"\x81\xff" + (5).to_bytes(8, "big") + MASK + frame(1, HELLO)[6:]),
+    ("over the limit", frame(1, b"x" * 101)),
+])
+def test_whole_text_leaves_the_rest_to_the_general_path(name: str, wire: bytes) -> None:
+    codec = server(max_message_size=100)
+    assert codec.whole_text(wire) is None
+    assert feed(codec, [wire]) == decode(wire, lambda: server(max_message_size=100))
+
+
+def test_whole_text_declines_while_a_message_or_frame_is_in_progress() -> None:
+    for started in (frame(1, HELLO, fin=False), frame(1, HELLO)[:8]):
+        codec = server()
+        assert feed(codec, [started]) == []
+        assert codec.whole_text(frame(1, HELLO)) is None
+    closed = server()
+    feed(closed, [frame(8, b"")])
+    assert closed.whole_text(frame(1, HELLO)) is None
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.one_of(garbage, wild_frame, st.text(max_size=300).map(lambda t: frame(1, t.encode()))),
+       st.binary(max_size=12), st.booleans())
+def test_whole_text_agrees_with_the_general_path(data: bytes, before: bytes, as_client: bool) -> None:
+    """Whatever came before and whatever this read holds: the fast path
+    gives the one Text the general path would, and leaves the codec in the
+    state the general path does, or declines and changes nothing."""
+    def make() -> RFC6455Codec:
+        return RFC6455Codec(max_message_size=250, client=as_client, random_bytes=fixed_mask)
+
+    fast, slow = make(), make()
+    feed(fast, [before])
+    feed(slow, [before])
+    text = fast.whole_text(data)
+    expected = feed(slow, [data])
+    if text is None:
+        assert feed(fast, [data]) == expected
+    else:
+        assert expected == [Text(text)]
+    more = frame(1, b"next", mask=None if as_client else MASK)
+    assert feed(fast, [more]) == feed(slow, [more])
