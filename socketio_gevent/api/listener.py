@@ -288,8 +288,11 @@ class Listener(EventEmitter):
                     self._event(client, event, annotations.get("r"))
                     return
         client.fire("message", message, annotations)
-        self.fire("message", client, message, annotations)
-        self.fire("clientMessage", message, client)
+        handlers = self._handlers
+        if handlers.get("message"):  # once per message: no call when nobody listens
+            self.fire("message", client, message, annotations)
+        if handlers.get("clientMessage"):
+            self.fire("clientMessage", message, client)
 
     def _event(self, client: Client, event: Event, realm: Optional[str]) -> None:
         """Run a named event's handlers; answer the sender's callback with the

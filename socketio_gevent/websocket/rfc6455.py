@@ -75,6 +75,10 @@ def valid_close_code(code: int) -> bool:
     return code in _WIRE_CODES or 3000 <= code <= 4999
 
 
+#: The two-byte head of an unmasked, final text frame of each short length
+#: (the frame a server sends most).
+_TEXT_HEADS = tuple(bytes((0x80 | 1, n)) for n in range(126))
+
 #: ``_XOR[k]`` maps every byte to itself XOR ``k``: a ``bytes.translate`` table.
 _XOR = [bytes(b ^ k for b in range(256)) for k in range(256)]
 
@@ -152,6 +156,8 @@ class RFC6455Codec:
         self._deflate = None if deflate is None else PerMessageDeflate(
             deflate, is_server=not client, max_message_size=max_message_size)
         self._deflate_min = deflate_min_size
+        #: Unmasked, uncompressed output: a small text frame is a table's head and the data.
+        self._plain = not client and deflate is None
         self._idle_rules = _RULES[deflate is not None, False]
         self._message_rules = _RULES[deflate is not None, True]
         #: Rules for the next first byte: between messages, or inside one.
@@ -449,7 +455,10 @@ class RFC6455Codec:
 
     def send_text(self, text: str) -> bytes:
         """One text frame (compressed, with RSV1, when deflate is on and it is big enough)."""
-        return self._message_frame(_TEXT, text.encode("utf-8"))
+        data = text.encode("utf-8")
+        if self._plain and len(data) < 126:  # a server's small frame: its head from a table
+            return _TEXT_HEADS[len(data)] + data
+        return self._message_frame(_TEXT, data)
 
     def send_binary(self, data: bytes) -> bytes:
         """One binary frame (compressed like ``send_text``)."""
