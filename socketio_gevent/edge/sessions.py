@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Optional, Protocol
 
 import gevent
-from gevent.lock import Semaphore
 
 from ..protocol.options import Options
 from ..protocol.outbox import FrameCache, Item
@@ -28,6 +27,7 @@ from ..protocol.session import (Closed, EndConnection, Finished, Inbound, Log, O
                                 Wake, new_sid)
 from ..protocol.pace import Pace
 from .throttle import Throttled
+from .turn import Turn
 from .loop import Timer, call_later, now
 
 __all__ = ["Connection", "Application", "LiveSession", "SessionTable"]
@@ -90,7 +90,7 @@ class LiveSession:
         #: When ``_timer`` fires (at or before the machine's deadline).
         self._timer_at = 0.0
         #: Inbound messages of one session reach the application one at a time.
-        self._inbound = Semaphore()
+        self._inbound = Turn()
         rate = table.options.inbound_rate
         self._pace = None if rate is None else Pace(rate, now())
         #: Messages received since the pace was last settled (every PACE_EVERY).
