@@ -56,6 +56,7 @@ _CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0, 1, 2, 8, 9, 10
 _FIN, _RSV1, _RSV_ALL, _MASK_BIT = 0x80, 0x40, 0x70, 0x80
 
 _H = struct.Struct("!H")
+_from_bytes = int.from_bytes
 _BB = struct.Struct("!BB")
 _BBH = struct.Struct("!BBH")
 _BBQ = struct.Struct("!BBQ")
@@ -230,7 +231,13 @@ class RFC6455Codec:
             head += 4
         if n != head + length:
             return None
-        payload = _xor(data[head:], data[head - 4:head]) if self._in_mask else data[head:]
+        if not self._in_mask:
+            payload = data[head:]
+        elif length < 512:  # _xor's short case, without the call
+            key = (data[head - 4:head] * ((length >> 2) + 1))[:length]
+            payload = (_from_bytes(data[head:], "little") ^ _from_bytes(key, "little")).to_bytes(length, "little")
+        else:
+            payload = _xor(data[head:], data[head - 4:head])
         try:
             return payload.decode("utf-8")
         except UnicodeDecodeError:
