@@ -143,10 +143,33 @@ class WebSocketConnection:
             self.abort()
             return False
         if sent < len(data):
-            self._out += data[sent:]
-            self._writer = gevent.get_hub().loop.io(self.sock.fileno(), 2)
-            self._writer.start(self._flush)
+            self._keep(data[sent:])
         return True
+
+    def offer(self, data: bytes) -> bool:
+        """Write ``data`` if it goes straight to the socket (open, nothing
+        buffered); else ``False``, with nothing done.
+
+        :meth:`write` after :attr:`ready` in one call: a broadcast makes it
+        once per recipient, the hottest call of a fan-out."""
+        if self._out or self.state is not _OPEN:
+            return False
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self.abort()
+            return True
+        if sent < len(data):
+            self._keep(data[sent:])
+        return True
+
+    def _keep(self, rest: bytes) -> None:
+        """What the socket did not take: buffered, and sent when it is writable."""
+        self._out += rest
+        self._writer = gevent.get_hub().loop.io(self.sock.fileno(), 2)
+        self._writer.start(self._flush)
 
     def send_text(self, text: str) -> bool:
         return self.write(self.codec.send_text(text))

@@ -64,10 +64,23 @@ class SessionSocket:
 
     def offer(self, item: Item, frames: Optional[FrameCache]) -> bool:
         """Write one item at once (a broadcast skips the queue) when nothing
-        is buffered and the reader is not collecting its answers."""
-        if not self.ws.ready or (self._reader is not None and getcurrent() is self._reader):
+        is buffered and the reader is not collecting its answers.
+
+        A broadcast's first connection of each wire format frames it, the
+        others reuse those bytes: per recipient this is the hottest call of
+        a fan-out, so that case is written out here.
+        """
+        if self._reader is not None and getcurrent() is self._reader:
             return False
-        self.ws.write(self._frame(item, frames))
+        wire = self.wire
+        if frames is not None and wire is not None and type(item) is str:
+            data = frames.get(wire)
+            if data is None:
+                data = frames[wire] = self.codec.send_text(item)
+            return self.ws.offer(data)
+        if not self.ws.ready:  # before framing: with deflate, framing changes the codec's state
+            return False
+        self.ws.write(self._encode([item]))
         return True
 
     def send_frame(self, frame: str) -> None:
@@ -79,17 +92,6 @@ class SessionSocket:
         self.ws.close(CloseCode.POLICY_VIOLATION if failed else CloseCode.NORMAL, reason)
 
     # -- writing -----------------------------------------------------------
-    def _frame(self, item: Item, frames: Optional[FrameCache]) -> bytes:
-        """One item's bytes; a broadcast's first connection of each wire
-        format frames it, the others reuse those bytes."""
-        wire = self.wire
-        if frames is not None and wire is not None and type(item) is str:
-            data = frames.get(wire)
-            if data is None:
-                data = frames[wire] = self.codec.send_text(item)
-            return data
-        return self._encode([item])
-
     def _encode(self, items: List[Item]) -> bytes:
         """One WebSocket message per run of text frames (the framing allows several)."""
         codec = self.codec

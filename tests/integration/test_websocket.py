@@ -1,6 +1,8 @@
 """websocket and flashsocket in every dialect, on a real server (docs/protocol.rst §3, §4.3, §5)."""
 from __future__ import annotations
 
+import os
+
 import gevent
 import pytest
 
@@ -298,3 +300,33 @@ def test_frames_sent_together_with_the_handshake_are_not_lost(serve):
         gevent.sleep(0.3)
         sock.close()
     assert got == ["with rfc6455", "with hixie-76"]
+
+
+def test_a_deflate_client_that_reads_late_gets_every_broadcast_intact(serve):
+    """With context takeover each frame depends on the one before, so a
+    message may be compressed only when it is sure to be written: a
+    broadcast that framed for a backed-up socket and then queued would
+    break every message after it. The client stops reading until the
+    server's socket is full, then reads all."""
+    from socketio_gevent.websocket.deflate import client_offer, parse_response
+    from socketio_gevent.websocket.rfc6455 import RFC6455Codec
+
+    served = serve(websocket_deflate="context", max_queue_messages=100_000, max_queue_bytes=1 << 30)
+    ws = RawWS(served.port, extra=[("Sec-WebSocket-Extensions", client_offer())])
+    params = parse_response(ws.headers["sec-websocket-extensions"])
+    assert not params.server_no_context_takeover
+    ws.codec = RFC6455Codec(max_message_size=1 << 26, client=True, deflate=params)
+    (frame,) = decode_payload(ws.next_message())
+    sid = frame.data
+    session = served.listener.clients[sid].session
+    # incompressible, so the socket's buffers fill after a few MiB
+    messages = ["%d " % i + os.urandom(3000).hex() for i in range(1500)]
+    for i, message in enumerate(messages):
+        served.listener.broadcast(message)
+        if i % 50 == 0:
+            gevent.sleep(0)
+    assert session.machine.outbox.items, "the socket never backed up: the test proves nothing"
+    got = []
+    while len(got) < len(messages):
+        got.extend(frame.data for frame in decode_payload(ws.next_message(timeout=10)) if frame.type == "1")
+    assert got == [":" + message for message in messages]
