@@ -80,3 +80,18 @@ def test_bench_smoke_runs_every_workload_and_counts_right(tmp_path):
             assert r["rss_kib_per_conn"] is not None, where
     # the table came out, with both processes' CPU shares
     assert "loadgen CPU share" in proc.stdout and "server CPU share" in proc.stdout
+
+
+@pytest.mark.parametrize("script, args, says", [
+    ("echo_path.py", ["--count", "300"], "µs per echo"),
+    ("echo_path.py", ["--count", "300", "--floor"], "floor:"),
+    ("echo_inprocess.py", ["--clients", "5", "--seconds", "0.5"], "round trips"),
+    ("fanout_inprocess.py", ["--clients", "20", "--broadcasts", "5", "--rounds", "1"], "per delivery"),
+])
+def test_the_in_process_benchmarks_run(script: str, args: list, says: str) -> None:
+    """They reach into the package (a session socket found by type, its
+    watch closed): a change there must break this, not the next measurement."""
+    done = subprocess.run([sys.executable, os.path.join(BENCH, script)] + args,
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert says in done.stdout, done.stdout
