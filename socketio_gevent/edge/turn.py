@@ -5,8 +5,8 @@ handler that blocks holds back the next message of its session, never
 another session's). That lock is taken once per message and is nearly
 always free: one reader serves a session. A gevent ``Semaphore`` did the
 job, but its checks for use across threads and its hub lookup cost about
-0.7 µs per message in place, where a whole WebSocket echo round trip costs
-about 11 µs of server CPU. :class:`Turn` is a flag until a second greenlet
+0.6 µs per message in place, of about 11 µs for a whole WebSocket echo
+(``bench/echo_path.py``). :class:`Turn` is a flag until a second greenlet
 actually waits; from then on it is a real ``Semaphore`` for that session.
 
 Example::

@@ -56,7 +56,7 @@ _CONTINUATION, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0, 1, 2, 8, 9, 10
 _FIN, _RSV1, _RSV_ALL, _MASK_BIT = 0x80, 0x40, 0x70, 0x80
 
 _H = struct.Struct("!H")
-_from_bytes = int.from_bytes
+_from_bytes = int.from_bytes  # a module global: one lookup per use, not two
 _BB = struct.Struct("!BB")
 _BBH = struct.Struct("!BBH")
 _BBQ = struct.Struct("!BBQ")
@@ -204,8 +204,8 @@ class RFC6455Codec:
 
         Why: most reads of a busy connection are one small message. This
         reads it in one call, where ``receive_data`` and ``events()`` cost
-        two generators and three calls (about 1.4 µs a message on
-        CPython 3.11). Anything less usual (a second frame, a control
+        two generators and three calls (about 3 µs of an 11 µs echo round
+        trip, measured in place on CPython 3.11). Anything less usual (a second frame, a control
         frame, bad UTF-8, a length over the limit or not minimally
         encoded) returns ``None``, and the general path gives its event or
         its ``Failed``.

@@ -539,8 +539,9 @@ def test_whole_text_on_the_client_reads_unmasked_frames() -> None:
     assert server().whole_text(frame(1, HELLO, mask=None)) is None
 
 
-def test_whole_text_16_bit_length() -> None:
-    payload = "é".encode() * 200
+@pytest.mark.parametrize("count", [63, 200, 2000])  # 126 bytes; under and over _xor's 512-byte switch
+def test_whole_text_16_bit_length(count: int) -> None:
+    payload = "é".encode() * count
     assert server().whole_text(frame(1, payload)) == payload.decode()
 
 
