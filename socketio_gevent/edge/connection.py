@@ -19,7 +19,7 @@ One state, one write path:
   may write. ``on_drained`` is called when the buffer empties, so the owner
   can write what it held back meanwhile.
 
-Reading has two forms: :meth:`WebSocketConnection.read_events`, one
+Reading has two forms: :meth:`WebSocketConnection.read`, one
 non-blocking read for sessions, whose sockets are watched by the loop
 (``socketio_gevent.edge.reactor``); and :meth:`WebSocketConnection.events`,
 a blocking iterator for a greenlet that owns the connection (plain
@@ -43,7 +43,7 @@ from gevent.event import Event as Flag
 
 from ..websocket import handshake
 from ..websocket.codec import Codec
-from ..websocket.events import Close, Event, Failed, Ping
+from ..websocket.events import Close, Event, Failed, Ping, Text
 from .gate import TICKET_KEY, CountedSocket
 from .loop import Timer, call_later, close_watcher, per_hub
 from .peer import socket_of
@@ -319,13 +319,6 @@ class WebSocketConnection:
             return None
         return bytes(buffer.view[:count])
 
-    def read_events(self, buffer: ReceiveBuffer) -> Optional[Iterator[Event]]:
-        """:meth:`read`, as events; ``None`` once the connection has ended."""
-        data = self.read(buffer)
-        if not data:
-            return None if data is None else iter(())
-        return self.events_of(data)
-
     def events(self) -> Iterator[Event]:
         """Every event until the peer closes, fails or goes away (blocking)."""
         yield from self.early_events()
@@ -335,13 +328,18 @@ class WebSocketConnection:
         reads = 0
         try:
             while True:
-                events = self.read_events(buffer)
-                if events is None:
+                data = self.read(buffer)
+                if data is None:
                     return
                 got = False
-                for event in events:
+                text = self.codec.whole_text(data) if data else None
+                if text is not None:  # the commonest read: one whole text message
                     got = True
-                    yield event
+                    yield Text(text)
+                elif data:
+                    for event in self.events_of(data):
+                        got = True
+                        yield event
                 reads += 1
                 # Nothing read: wait for more. Else, after FAIR_READS reads in a
                 # row, wait anyway (the socket is readable, so this returns on
