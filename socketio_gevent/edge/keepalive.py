@@ -452,16 +452,15 @@ class KeepAlive:
 
     def _shut(self) -> None:
         """Close after an answer that said ``Connection: close``: the client reads it to its end."""
-        try:
-            self.sock.shutdown(_stdsocket.SHUT_WR)
-        except OSError:
-            pass
-        self.close()
+        self._shutdown_and_close(_stdsocket.SHUT_WR)
 
     def abort(self) -> None:
         """Cut the connection at once, as a network failure would (the client sees it end)."""
+        self._shutdown_and_close(_stdsocket.SHUT_RDWR)
+
+    def _shutdown_and_close(self, how: int) -> None:
         try:
-            self.sock.shutdown(_stdsocket.SHUT_RDWR)
+            self.sock.shutdown(how)
         except OSError:
             pass
         self.close()

@@ -8,7 +8,7 @@ same server behind a pass-through wrapper (pywsgi's whole path)."""
 from __future__ import annotations
 
 import time
-from typing import Any, List
+from typing import Any, List, Tuple
 
 import gevent
 import pytest
@@ -38,6 +38,14 @@ def wait_for(condition: Any, seconds: float = 5.0) -> bool:
             return True
         gevent.sleep(0.01)
     return False
+
+
+def kept_session(serve: Any, **options: Any) -> Tuple[Served, str, Any, socket.socket]:
+    """A server (any origin), a session on it, its client, and a connection the loop keeps for it."""
+    options.setdefault("origins", "*:*")
+    served = serve(**options)
+    sid = handshake(served.http())
+    return served, sid, served.listener.clients[sid], kept(served, sid)
 
 
 def kept(served: Served, sid: str) -> socket.socket:
@@ -107,10 +115,7 @@ def test_the_loop_answers_as_pywsgi_does(serve):
 
 
 def test_a_held_poll_times_out_empty_and_the_connection_serves_on(serve):
-    served = serve(origins="*:*", transport_options={"xhr-polling": {"duration": 0.3}})
-    sid = handshake(served.http())
-    client = served.listener.clients[sid]
-    sock = kept(served, sid)
+    served, sid, client, sock = kept_session(serve, transport_options={"xhr-polling": {"duration": 0.3}})
     started = time.monotonic()
     sock.sendall(poll_request(sid))
     status, headers, body, _ = read_response(sock)
@@ -124,10 +129,7 @@ def test_a_held_poll_times_out_empty_and_the_connection_serves_on(serve):
 
 
 def test_a_client_that_hangs_up_during_a_held_poll_loses_nothing(serve):
-    served = serve(origins="*:*")
-    sid = handshake(served.http())
-    client = served.listener.clients[sid]
-    sock = kept(served, sid)
+    served, sid, client, sock = kept_session(serve)
     sock.sendall(poll_request(sid))
     gevent.sleep(0.05)
     sock.close()
@@ -177,10 +179,7 @@ def test_a_newer_poll_takes_the_session_over_and_the_older_is_answered_empty(ser
      b"HTTP/1.1 200 OK"),
 ])
 def test_requests_the_loop_gives_back_to_pywsgi_are_answered_on_the_same_connection(serve, request_bytes, status):
-    served = serve(origins="*:*")
-    sid = handshake(served.http())
-    client = served.listener.clients[sid]
-    sock = kept(served, sid)
+    served, sid, client, sock = kept_session(serve)
     assert wait_for(lambda: len(parked(served)) == 1)
     client.send("y")  # a poll that pywsgi serves is answered at once
     sock.sendall(request_bytes.replace(b"SID", sid.encode()))
@@ -291,10 +290,7 @@ def test_a_large_answer_is_written_whole_to_a_client_that_reads_slowly(serve, mo
         flush(self)
 
     monkeypatch.setattr(keepalive.KeepAlive, "_flush", counted)
-    served = serve(origins="*:*", max_queue_messages=10_000)
-    sid = handshake(served.http())
-    client = served.listener.clients[sid]
-    sock = kept(served, sid)
+    served, sid, client, sock = kept_session(serve, max_queue_messages=10_000)
     for i in range(2000):  # 4 MB: more than the sockets' buffers hold
         client.send("%04d" % i + "y" * 2000)
     sock.sendall(poll_request(sid))
@@ -323,10 +319,7 @@ def test_the_access_log_has_a_line_for_each_request_the_loop_serves():
 
 
 def test_a_held_poll_cut_by_the_server_leaves_the_queue_to_the_next_request(serve):
-    served = serve(origins="*:*")
-    sid = handshake(served.http())
-    client = served.listener.clients[sid]
-    sock = kept(served, sid)
+    served, sid, client, sock = kept_session(serve)
     sock.sendall(poll_request(sid))
     session = served.sessions.find(sid)
     assert wait_for(lambda: isinstance(session.machine.connection, keepalive.HeldPoll))
