@@ -285,10 +285,15 @@ class LiveSession:
         the heartbeat, its detach the close timeout), always later; keeping
         the timer makes that one new loop timer per heartbeat interval
         instead of two per poll.
+
+        No deadline at all (a held long poll: no heartbeats) keeps the timer
+        too, unless the session is over: the poll's detach sets a later one
+        at once, and a new loop timer per poll cost more than the one early
+        firing per ``close_timeout``.
         """
         timer = self._timer
         if at is None:
-            if timer is not None:
+            if timer is not None and self.machine.state is CLOSED:
                 timer.cancel()
                 self._timer = None
             return

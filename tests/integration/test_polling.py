@@ -200,6 +200,25 @@ def test_session_stays_while_client_keeps_polling(serve):
     assert fired == [] and sid in served.listener.clients
 
 
+def test_polls_reuse_one_session_timer_and_the_session_still_times_out(serve):
+    # A held poll has no deadline (no heartbeats on polling): the timer is
+    # kept rather than cancelled and made again at every poll.
+    served = serve(transport_options={"xhr-polling": {"close_timeout": 0.5, "duration": 0.05}})
+    fired = []
+    served.listener.on("clientDisconnect", fired.append)
+    conn = served.http()
+    sid = handshake(conn)
+    session = served.sessions.find(sid)
+    timers = []  # (the objects, not their ids: a freed timer's id may be reused)
+    for _ in range(5):
+        assert poll(conn, sid).status == 200
+        timers.append(session._timer)
+    assert timers[0] is not None and all(timer is timers[0] for timer in timers)
+    gevent.sleep(1.5)  # the client stops polling: close_timeout still ends it, once
+    assert [c.session_id for c in fired] == [sid]
+    assert session._timer is None
+
+
 def test_inbound_messages_are_dispatched_one_at_a_time(serve):
     served = serve()
     active, peak, order = [0], [0], []
