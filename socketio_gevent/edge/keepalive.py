@@ -156,7 +156,7 @@ class KeepAlive:
 
     __slots__ = ("path", "server", "address", "handler_class", "sock", "_watch", "_pending", "_poll", "_session",
                  "_finish", "_coalesce", "_coalesced", "_scheduled", "_out", "_writer", "_closing", "_closed",
-                 "_serving", "_idle", "_idle_since", "_expiry", "_expiry_after", "_logged", "_started", "_hub")
+                 "_serving", "_idle", "_idle_since", "_expiry", "_expiry_after", "_logged", "_started", "_hub", "_head")
 
     def __init__(self, path: "LeanPath", handler: "SocketIOHandler", sock: CountedSocket, early: bytes) -> None:
         self.path = path
@@ -193,6 +193,8 @@ class KeepAlive:
         self._logged: Any = None
         #: Where the request being served puts its status and headers (``start_response``).
         self._started: List[Any] = []
+        #: The last head read: the next one's headers are its own if they are the same bytes.
+        self._head: Optional[Head] = None
         path.parked.add(self)
         self._watch: Optional[Watch] = hub.dispatcher.watch(sock.fileno(), self)
         if early:
@@ -232,7 +234,7 @@ class KeepAlive:
         try:
             while self._pending and self._poll is None and not self._out and not self._closing and not self._closed:
                 data = self._pending
-                head = parse_head(data)
+                head = self._head = parse_head(data, self._head)
                 lean = self._lean(head, data) if head is not None else None
                 if lean is None:
                     self._hand_back()

@@ -67,13 +67,14 @@ def _framing_problem(pairs: Pairs) -> str:
 
 
 class RequestHeaders:
-    __slots__ = ("pairs", "status")
+    __slots__ = ("pairs", "status", "_environ")
 
     def __init__(self, pairs: Optional[Pairs] = None, status: str = "") -> None:
         #: ``(name as sent, value without surrounding whitespace)``, in order.
         self.pairs: Pairs = pairs if pairs is not None else []
         #: Empty, or why the header block is invalid.
         self.status = status
+        self._environ: Optional[Tuple[Tuple[str, str], ...]] = None
 
     @classmethod
     def read(cls, readline: Callable[[int], bytes]) -> "RequestHeaders":
@@ -131,6 +132,7 @@ class RequestHeaders:
     def __delitem__(self, name: str) -> None:
         wanted = name.lower()
         self.pairs = [(k, v) for k, v in self.pairs if k.lower() != wanted]
+        self._environ = None
 
     @property
     def typeheader(self) -> Optional[str]:
@@ -141,10 +143,17 @@ class RequestHeaders:
         for key, value in self.pairs:
             yield "%s: %s\r\n" % (key, value)
 
-    def environ_items(self) -> Iterator[Tuple[str, str]]:
+    def environ_items(self) -> Tuple[Tuple[str, str], ...]:
         """``HTTP_*`` keys as pywsgi makes them: names with ``_`` are dropped
         (they could pose as another header), Content-Type and -Length are
-        CGI keys of their own."""
+        CGI keys of their own. Made once: a kept-alive connection's polls
+        share one headers object (:func:`parse_head`)."""
+        items = self._environ
+        if items is None:
+            items = self._environ = tuple(self._environ_items())
+        return items
+
+    def _environ_items(self) -> Iterator[Tuple[str, str]]:
         for key, value in self.pairs:
             if "_" in key:
                 continue
@@ -162,9 +171,12 @@ class Head(NamedTuple):
     headers: RequestHeaders
     #: Bytes of the head, its blank line included: the body starts here.
     size: int
+    #: The header lines as sent, from the request line's CRLF to the blank
+    #: line: a later head with the same bytes has the same headers.
+    block: bytes
 
 
-def parse_head(data: bytes) -> Optional[Head]:
+def parse_head(data: bytes, previous: Optional[Head] = None) -> Optional[Head]:
     """The head at the start of ``data``, when ``data`` holds all of it and it is
     plainly valid; ``None`` otherwise (not yet complete, or anything unusual).
 
@@ -176,17 +188,28 @@ def parse_head(data: bytes) -> Optional[Head]:
     (no folding, no white space around a name, no bare CR or LF, at most
     :data:`MAX_HEADERS`, an unambiguous body length). One decode and one
     split for the whole head: it runs once per long poll.
+
+    ``previous``: the head read before on the same connection. A client's
+    polls repeat their header lines byte for byte and differ in the request
+    line only (its timestamp), so when the lines are the same bytes, only
+    the request line is read and the headers are ``previous``'s (the same
+    object: callers do not change it).
     """
     end = data.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
     if end < 0:
         return None
+    if previous is not None:
+        line_end = data.find(b"\r\n", 0, end + 2)  # found: at ``end`` if nothing else
+        block = data[line_end:end]
+        if block == previous.block:
+            words = _request_line(data[:line_end].decode("latin-1"))
+            if words is None:
+                return None
+            return Head(words[0], words[1], words[2], previous.headers, end + 4, block)
     lines = data[:end].decode("latin-1").split("\r\n")
     line = lines[0]
-    words = line.split()
-    if (len(words) != 3 or len(line) >= MAX_REQUEST_LINE
-            or " ".join(words) != line):  # one space apart, no other white space
-        return None
-    if len(lines) > MAX_HEADERS + 1:
+    words = _request_line(line)
+    if words is None or len(lines) > MAX_HEADERS + 1:
         return None
     pairs: Pairs = []
     for i in range(1, len(lines)):
@@ -197,4 +220,13 @@ def parse_head(data: bytes) -> Optional[Head]:
         pairs.append((name, value.strip(" \t")))
     if _framing_problem(pairs):
         return None
-    return Head(words[0], words[1], words[2], RequestHeaders(pairs), end + 4)
+    return Head(words[0], words[1], words[2], RequestHeaders(pairs), end + 4, data[len(line):end])
+
+
+def _request_line(line: str) -> Optional[List[str]]:
+    """The three words of a request line written plainly, or None."""
+    words = line.split()
+    if (len(words) != 3 or len(line) >= MAX_REQUEST_LINE
+            or " ".join(words) != line):  # one space apart, no other white space
+        return None
+    return words

@@ -163,3 +163,57 @@ def test_parse_head_reads_well_formed_heads_as_the_full_reader_does(pairs):
                                   b"A: b\rc", b"A: b\nc"])
 def test_parse_head_leaves_lines_the_full_reader_refuses_or_folds_to_it(line):
     assert parse_head(b"GET / HTTP/1.1\r\nHost: x\r\n" + line + b"\r\n\r\n") is None
+
+
+# -- parse_head with the connection's previous head ---------------------------
+
+NEXT_POLL = POLL.replace(b"/1?t=5 ", b"/2?t=6 ")
+
+
+def test_a_poll_with_the_same_header_lines_shares_the_previous_heads_headers():
+    first = parse_head(POLL)
+    assert first is not None and first.block == b"\r\nHost: example.com\r\nOrigin: http://example.com"
+    head = parse_head(NEXT_POLL + b"rest", first)
+    assert head is not None and head.headers is first.headers
+    assert (head.method, head.target, head.version, head.size, head.block) == (
+        "GET", "/socket.io/xhr-polling/abc/2?t=6", "HTTP/1.1", len(NEXT_POLL), first.block)
+
+
+def test_other_header_lines_are_read_afresh():
+    first = parse_head(POLL)
+    other = NEXT_POLL.replace(b"Host: example.com", b"Host: example.org")
+    head = parse_head(other, first)
+    assert head is not None and head.headers is not first.headers
+    assert head.headers.get("host") == "example.org"
+
+
+@pytest.mark.parametrize("line", [b"GET  /a HTTP/1.1", b"GET /a", b"GET /a\nX: y HTTP/1.1", b"GET /a\rb HTTP/1.1",
+                                  b"GET /" + b"a" * 8192 + b" HTTP/1.1"])
+def test_the_same_header_lines_under_an_unusual_request_line_go_to_the_full_server(line):
+    first = parse_head(POLL)
+    data = line + POLL[POLL.index(b"\r\n"):]
+    assert parse_head(data) is None and parse_head(data, first) is None
+
+
+def test_environ_items_are_made_once_and_follow_a_deletion():
+    h = read(b"Host: a\r\nX-A: 1\r\n\r\n")
+    assert h.environ_items() is h.environ_items() == (("HTTP_HOST", "a"), ("HTTP_X_A", "1"))
+    del h["x-a"]
+    assert h.environ_items() == (("HTTP_HOST", "a"),)
+
+
+heads = st.lists(st.tuples(names, values), max_size=4).map(
+    lambda pairs: b"".join(("%s: %s\r\n" % p).encode("latin-1") for p in pairs))
+
+
+@settings(deadline=None, max_examples=200)
+@given(heads, heads, st.sampled_from([b"GET /a HTTP/1.1", b"POST /b?c HTTP/1.1", b"GET  /a HTTP/1.1", b"GET /a"]))
+def test_a_previous_head_never_changes_what_is_read(first_block, block, line):
+    first = parse_head(b"GET /x HTTP/1.1\r\n" + first_block + b"\r\n")
+    data = line + b"\r\n" + block + b"\r\n"
+    alone, after = parse_head(data), parse_head(data, first)
+    if alone is None:
+        assert after is None
+    else:
+        assert after is not None and after._replace(headers=None) == alone._replace(headers=None)
+        assert after.headers.pairs == alone.headers.pairs
