@@ -156,7 +156,8 @@ class KeepAlive:
 
     __slots__ = ("path", "server", "address", "handler_class", "sock", "_watch", "_pending", "_poll", "_session",
                  "_finish", "_coalesce", "_coalesced", "_scheduled", "_out", "_writer", "_closing", "_closed",
-                 "_serving", "_idle", "_idle_since", "_expiry", "_expiry_after", "_logged", "_started", "_hub", "_head")
+                 "_serving", "_idle", "_idle_since", "_expiry", "_expiry_after", "_logged", "_started", "_hub", "_head",
+                 "_scheme", "_access_log")
 
     def __init__(self, path: "LeanPath", handler: "SocketIOHandler", sock: CountedSocket, early: bytes) -> None:
         self.path = path
@@ -164,6 +165,9 @@ class KeepAlive:
         self.address = handler.client_address
         self.handler_class = type(handler)
         self.sock = sock
+        #: The server's URL scheme and access log (None: it logs nothing), read once, not per request.
+        self._scheme = path.url_scheme(self.server)
+        self._access_log = path.access_log(self.server)
         #: Bytes read and not served yet.
         self._pending = early
         #: The poll held, with its session, its answer's maker and its coalescing cap
@@ -262,10 +266,10 @@ class KeepAlive:
         return request, end
 
     def _serve_one(self, head: Head, request: LeanRequest, body: bytes) -> None:
-        environ = lean_environ(head.method, request, head.headers, self.path.url_scheme(self.server), self.sock,
+        environ = lean_environ(head.method, request, head.headers, self._scheme, self.sock,
                                self.sock.ticket, io.BytesIO(body) if head.method == "POST" else None, len(body))
         environ[HOLD_KEY] = self.hold
-        if self.path.access_log(self.server) is not None:
+        if self._access_log is not None:
             self._logged = ("%s %s %s" % (head.method, head.target, head.version), time.time())
         started: List[Any] = []
         self._started = started
@@ -400,7 +404,7 @@ class KeepAlive:
 
     def _log(self, logged: Any, status: str, length: int) -> None:
         """pywsgi's access-log line."""
-        log = self.path.access_log(self.server)
+        log = self._access_log
         if log is None:
             return
         line, started_at = logged

@@ -36,8 +36,13 @@ def busy(start_response: StartResponse) -> Iterable[bytes]:
     return error(start_response, 503, "too many sessions: try again later", [("Retry-After", "5")])
 
 
+#: The status lines, made once: one is formatted per answer otherwise.
+_STATUS_LINES = {code: "%d %s" % (code, reason) for code, reason in REASONS.items()}
+
+
 def status_line(code: int) -> str:
-    return "%d %s" % (code, REASONS.get(code, "Unknown"))
+    line = _STATUS_LINES.get(code)
+    return line if line is not None else "%d Unknown" % code
 
 
 def respond(
