@@ -227,7 +227,7 @@ def lean_environ(method: str, request: LeanRequest, headers: RequestHeaders, url
         SOCKET_KEY: sock,
         TICKET_KEY: ticket,
     }
-    environ.update(headers.environ_items())
+    environ.update(headers.kept_environ_items())
     if body is not None:
         environ["CONTENT_LENGTH"] = str(content_length)
         content_type = headers.get("content-type")

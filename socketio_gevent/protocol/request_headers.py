@@ -143,17 +143,20 @@ class RequestHeaders:
         for key, value in self.pairs:
             yield "%s: %s\r\n" % (key, value)
 
-    def environ_items(self) -> Tuple[Tuple[str, str], ...]:
-        """``HTTP_*`` keys as pywsgi makes them: names with ``_`` are dropped
-        (they could pose as another header), Content-Type and -Length are
-        CGI keys of their own. Made once: a kept-alive connection's polls
-        share one headers object (:func:`parse_head`)."""
+    def kept_environ_items(self) -> Tuple[Tuple[str, str], ...]:
+        """:meth:`environ_items`, made once and kept: a kept-alive
+        connection's polls share one headers object (:func:`parse_head`).
+        (Only there: an object that serves one request would hold them for
+        nothing.)"""
         items = self._environ
         if items is None:
-            items = self._environ = tuple(self._environ_items())
+            items = self._environ = tuple(self.environ_items())
         return items
 
-    def _environ_items(self) -> Iterator[Tuple[str, str]]:
+    def environ_items(self) -> Iterator[Tuple[str, str]]:
+        """``HTTP_*`` keys as pywsgi makes them: names with ``_`` are dropped
+        (they could pose as another header), Content-Type and -Length are
+        CGI keys of their own."""
         for key, value in self.pairs:
             if "_" in key:
                 continue
