@@ -85,12 +85,15 @@ def test_bench_smoke_runs_every_workload_and_counts_right(tmp_path):
 @pytest.mark.parametrize("script, args, says", [
     ("echo_path.py", ["--count", "300"], "µs per echo"),
     ("echo_path.py", ["--count", "300", "--floor"], "floor:"),
+    ("poll_path.py", ["--count", "300"], "µs per poll"),
+    ("poll_path.py", ["--count", "300", "--floor"], "floor:"),
     ("echo_inprocess.py", ["--clients", "5", "--seconds", "0.5"], "round trips"),
     ("fanout_inprocess.py", ["--clients", "20", "--broadcasts", "5", "--rounds", "1"], "per delivery"),
 ])
 def test_the_in_process_benchmarks_run(script: str, args: list, says: str) -> None:
-    """They reach into the package (a session socket found by type, its
-    watch closed): a change there must break this, not the next measurement."""
+    """They reach into the package (a session socket or kept connection
+    found by type, its watch closed): a change there must break this, not
+    the next measurement."""
     done = subprocess.run([sys.executable, os.path.join(BENCH, script)] + args,
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
