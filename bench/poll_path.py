@@ -32,6 +32,8 @@ from benchlib.inprocess import arguments  # noqa: E402
 def _own(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--floor", action="store_true", help="the syscalls alone, no session")
     parser.add_argument("--count", type=int, default=50_000)
+    parser.add_argument("--browser", action="store_true",
+                        help="the polls carry a browser's ten header lines, not the load generator's one")
 
 
 args = arguments(__doc__, _own)
@@ -51,6 +53,12 @@ listener.on("connection", clients.append)
 server.start()
 client = socket.create_connection(("127.0.0.1", server.server_port))
 host = b"Host: 127.0.0.1:%d\r\n" % server.server_port
+if args.browser:  # what a desktop browser's XHR sends with each poll
+    host += (b"Connection: keep-alive\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+             b"(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\nAccept: */*\r\n"
+             b"Origin: http://127.0.0.1:8000\r\nReferer: http://127.0.0.1:8000/\r\n"
+             b"Accept-Encoding: gzip, deflate, br\r\nAccept-Language: en-GB,en;q=0.9\r\n"
+             b"Cookie: session=0123456789abcdef0123456789abcdef\r\nSec-Fetch-Site: same-site\r\n")
 
 
 def request(path: bytes) -> bytes:
@@ -136,5 +144,5 @@ for _ in range(5):
     start = time.perf_counter()
     run(args.count)
     best = min(best, time.perf_counter() - start)
-print("%s%s: %.2f µs per poll, wall time (server path and the client's two syscalls)"
-      % (args.root, " floor" if args.floor else "", best / args.count * 1e6))
+print("%s%s%s: %.2f µs per poll, wall time (server path and the client's two syscalls)"
+      % (args.root, " floor" if args.floor else "", " browser" if args.browser else "", best / args.count * 1e6))
