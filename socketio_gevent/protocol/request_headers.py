@@ -21,7 +21,7 @@ Example::
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 MAX_LINE = 65536
 MAX_HEADERS = 100
@@ -67,14 +67,17 @@ def _framing_problem(pairs: Pairs) -> str:
 
 
 class RequestHeaders:
-    __slots__ = ("pairs", "status", "_environ")
+    __slots__ = ("pairs", "status", "_environ", "_index")
 
-    def __init__(self, pairs: Optional[Pairs] = None, status: str = "") -> None:
+    def __init__(self, pairs: Optional[Pairs] = None, status: str = "",
+                 index: Optional[Dict[str, str]] = None) -> None:
         #: ``(name as sent, value without surrounding whitespace)``, in order.
         self.pairs: Pairs = pairs if pairs is not None else []
         #: Empty, or why the header block is invalid.
         self.status = status
         self._environ: Optional[Tuple[Tuple[str, str], ...]] = None
+        #: Each lower-case name's first value, when the maker built it (:func:`parse_head`).
+        self._index = index
 
     @classmethod
     def read(cls, readline: Callable[[int], bytes]) -> "RequestHeaders":
@@ -119,6 +122,9 @@ class RequestHeaders:
     def get(self, name: str, default: Optional[str] = None) -> Optional[str]:
         """The first value of ``name`` (case-insensitive), as ``email`` gives it."""
         wanted = name.lower()
+        index = self._index
+        if index is not None:
+            return index.get(wanted, default)
         for key, value in self.pairs:
             if key.lower() == wanted:
                 return value
@@ -132,7 +138,7 @@ class RequestHeaders:
     def __delitem__(self, name: str) -> None:
         wanted = name.lower()
         self.pairs = [(k, v) for k, v in self.pairs if k.lower() != wanted]
-        self._environ = None
+        self._environ = self._index = None
 
     @property
     def typeheader(self) -> Optional[str]:
@@ -215,15 +221,18 @@ def parse_head(data: bytes, previous: Optional[Head] = None) -> Optional[Head]:
     if words is None or len(lines) > MAX_HEADERS + 1:
         return None
     pairs: Pairs = []
+    index: Dict[str, str] = {}  # (looked up several times per request, and kept for the next ones)
     for i in range(1, len(lines)):
         text = lines[i]
         name, colon, value = text.partition(":")
         if not colon or not name or "\r" in text or "\n" in text or name != name.strip(" \t"):
             return None
-        pairs.append((name, value.strip(" \t")))
+        value = value.strip(" \t")
+        pairs.append((name, value))
+        index.setdefault(name.lower(), value)
     if _framing_problem(pairs):
         return None
-    return Head(words[0], words[1], words[2], RequestHeaders(pairs), end + 4, data[len(line):end])
+    return Head(words[0], words[1], words[2], RequestHeaders(pairs, "", index), end + 4, data[len(line):end])
 
 
 def _request_line(line: str) -> Optional[List[str]]:

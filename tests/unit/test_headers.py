@@ -157,6 +157,12 @@ def test_parse_head_reads_well_formed_heads_as_the_full_reader_does(pairs):
         assert head is None
     else:
         assert head is not None and head.headers.pairs == full.pairs
+        for name, _ in pairs + [("absent", "")]:  # its index gives what the full reader's scan gives
+            assert head.headers.get(name.upper(), "-") == full.get(name, "-")
+        if pairs:
+            del head.headers[pairs[0][0]]
+            del full[pairs[0][0]]
+            assert [head.headers.get(name) for name, _ in pairs] == [full.get(name) for name, _ in pairs]
 
 
 @pytest.mark.parametrize("line", [b" folded", b"\tfolded: x", b"Name : x", b" Name: x", b": x", b"A\rB: x",
