@@ -14,10 +14,12 @@ Example::
 from __future__ import annotations
 
 import re
-from typing import Any, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+#: Answers an :class:`OriginPolicy` keeps at most; past it, it starts again.
+MAX_KNOWN = 256
 
 
 class Verdict(NamedTuple):
@@ -70,17 +72,29 @@ class OriginPolicy:
         self.same_origin_only = origins is None
         self.patterns: List[str] = list(origins or [])
         self._regexes = [_compile(p) for p in self.patterns]
+        #: Answers already worked out, by ``(origin, host, scheme)``: a
+        #: long-polling browser asks the same question at every poll, and
+        #: parsing two URLs costs more than the rest of the check.
+        self._known: Dict[Tuple[str, str, str], bool] = {}
 
     def _allows(self, origin: str, environ: Mapping[str, Any]) -> bool:
         if self.allow_all:
             return True
+        key = (origin, environ.get("HTTP_HOST", "") if self.same_origin_only else "",
+               environ.get("wsgi.url_scheme", "http"))
+        known = self._known.get(key)
+        if known is None:
+            if len(self._known) >= MAX_KNOWN:  # (the origins are the clients' to choose)
+                self._known.clear()
+            known = self._known[key] = self._decide(*key)
+        return known
+
+    def _decide(self, origin: str, host: str, scheme: str) -> bool:
         hp = split_origin(origin)
         if hp is None:
             return False
         if self.same_origin_only:
-            own = _split_host_header(
-                environ.get("HTTP_HOST", ""), environ.get("wsgi.url_scheme", "http")
-            )
+            own = _split_host_header(host, scheme)
             return own is not None and own == hp
         text = "%s:%d" % hp
         return any(r.fullmatch(text) for r in self._regexes)

@@ -62,3 +62,27 @@ def test_credentials_only_for_origins_the_configuration_names():
     named = OriginPolicy(["app.example:*"])
     assert named.check(env(origin="https://app.example")) == (True, "https://app.example", True)
     assert named.check(env(origin="null")).allowed is False
+
+
+def test_a_known_answer_is_the_answer_a_fresh_policy_gives():
+    # The same origin asked about again, under another Host or scheme: the
+    # kept answers are per (origin, host, scheme), never one for another.
+    asked = [env(origin="http://app.example:8080"), env(origin="http://app.example:8080", host="other:1"),
+             dict(env(origin="http://app.example:8080"), **{"wsgi.url_scheme": "https"}),
+             env(origin="http://evil.example"), env(referer="http://app.example:8080/page"),
+             env(referer="http://evil.example/", sec_fetch_site="cross-site")]
+    for origins in (None, ["*.example:*"], ["app.example:8080"], "*:*"):
+        policy = OriginPolicy(origins)
+        for _ in range(2):
+            for environ in asked:
+                assert policy.check(environ) == OriginPolicy(origins).check(environ), (origins, environ)
+
+
+def test_the_answers_kept_are_bounded():
+    from socketio_gevent.protocol import origins
+
+    policy = OriginPolicy(None)
+    for i in range(origins.MAX_KNOWN * 3):  # a client inventing origins
+        assert not policy.check(env(origin="http://o%d.evil.example" % i)).allowed
+        assert len(policy._known) <= origins.MAX_KNOWN
+    assert policy.check(env(origin="http://app.example:8080")).allowed
