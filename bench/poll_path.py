@@ -46,19 +46,21 @@ import socketio_gevent  # noqa: E402
 from socketio_gevent.edge.keepalive import KeepAlive  # noqa: E402
 
 server = WSGIServer(("127.0.0.1", 0), None, log=None)
-listener = socketio_gevent.listen(server, origins="*:*", flash_policy_server=False,
+# (a browser's page is on the same site: the default origin policy, not "*:*")
+listener = socketio_gevent.listen(server, origins=None if args.browser else "*:*", flash_policy_server=False,
                                   poll_coalesce=0)  # a loop this tight reads as a busy server
 clients = []
 listener.on("connection", clients.append)
 server.start()
 client = socket.create_connection(("127.0.0.1", server.server_port))
 host = b"Host: 127.0.0.1:%d\r\n" % server.server_port
-if args.browser:  # what a desktop browser's XHR sends with each poll
+if args.browser:  # what a desktop browser's XHR sends with each poll, from a page of this site
+    site = b"http://127.0.0.1:%d" % server.server_port
     host += (b"Connection: keep-alive\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
              b"(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\nAccept: */*\r\n"
-             b"Origin: http://127.0.0.1:8000\r\nReferer: http://127.0.0.1:8000/\r\n"
+             b"Origin: " + site + b"\r\nReferer: " + site + b"/\r\n"
              b"Accept-Encoding: gzip, deflate, br\r\nAccept-Language: en-GB,en;q=0.9\r\n"
-             b"Cookie: session=0123456789abcdef0123456789abcdef\r\nSec-Fetch-Site: same-site\r\n")
+             b"Cookie: session=0123456789abcdef0123456789abcdef\r\nSec-Fetch-Site: same-origin\r\n")
 
 
 def request(path: bytes) -> bytes:
