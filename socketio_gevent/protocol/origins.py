@@ -20,6 +20,9 @@ from urllib.parse import urlsplit
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 #: Answers an :class:`OriginPolicy` keeps at most; past it, it starts again.
 MAX_KNOWN = 256
+#: The longest origin and host (together, in characters) whose answer is
+#: kept: a header may be 64 KiB, and 256 of those would be 16 MiB held.
+MAX_KNOWN_KEY = 512
 
 
 class Verdict(NamedTuple):
@@ -84,9 +87,11 @@ class OriginPolicy:
                environ.get("wsgi.url_scheme", "http"))
         known = self._known.get(key)
         if known is None:
-            if len(self._known) >= MAX_KNOWN:  # (the origins are the clients' to choose)
-                self._known.clear()
-            known = self._known[key] = self._decide(*key)
+            known = self._decide(*key)
+            if len(origin) + len(key[1]) <= MAX_KNOWN_KEY:
+                if len(self._known) >= MAX_KNOWN:  # (the origins are the clients' to choose)
+                    self._known.clear()
+                self._known[key] = known
         return known
 
     def _decide(self, origin: str, host: str, scheme: str) -> bool:

@@ -86,3 +86,16 @@ def test_the_answers_kept_are_bounded():
         assert not policy.check(env(origin="http://o%d.evil.example" % i)).allowed
         assert len(policy._known) <= origins.MAX_KNOWN
     assert policy.check(env(origin="http://app.example:8080")).allowed
+
+
+def test_a_long_origin_is_answered_and_not_kept():
+    # A header may be 64 KiB: keeping 256 such answers would hold 16 MiB.
+    from socketio_gevent.protocol import origins
+
+    policy = OriginPolicy(None)
+    long_host = "a" * origins.MAX_KNOWN_KEY + ".example"
+    assert policy.check(env(origin="http://%s" % long_host, host=long_host)).allowed
+    assert not policy.check(env(origin="http://%s" % long_host)).allowed
+    assert policy._known == {}
+    assert policy.check(env(origin="http://app.example:8080")).allowed
+    assert len(policy._known) == 1
