@@ -23,10 +23,9 @@ import argparse
 import gc
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib.inprocess import arguments  # noqa: E402
+from benchlib.inprocess import arguments, best_wall, syscall_floor  # noqa: E402
 
 
 def _own(parser: argparse.ArgumentParser) -> None:
@@ -108,11 +107,7 @@ poll = b"GET " + path + b"3 HTTP/1.1\r\n" + host + b"\r\n"
 
 def run(count: int) -> None:
     if args.floor:
-        for _ in range(count):
-            raw.send(poll)
-            served.recv(65536)
-            served.send(answer)
-            raw.recv(4096)
+        syscall_floor(raw, served, poll, answer, count)
         return
     look = hub._look
     send = session_client.send
@@ -140,11 +135,6 @@ def check() -> bytes:
 answer = check()  # (the floor writes an answer of the same size)
 gc.collect()
 gc.freeze()  # the set-up's objects are not scanned again at each collection
-run(2000)
-best = float("inf")
-for _ in range(5):
-    start = time.perf_counter()
-    run(args.count)
-    best = min(best, time.perf_counter() - start)
 print("%s%s%s: %.2f µs per poll, wall time (server path and the client's two syscalls)"
-      % (args.root, " floor" if args.floor else "", " browser" if args.browser else "", best / args.count * 1e6))
+      % (args.root, " floor" if args.floor else "", " browser" if args.browser else "",
+         best_wall(run, args.count) * 1e6))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
+import time
 from typing import Callable
 
-__all__ = ["arguments"]
+__all__ = ["arguments", "best_wall", "syscall_floor"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -26,3 +28,25 @@ def arguments(doc: str, add: Callable[[argparse.ArgumentParser], None]) -> argpa
     args = parser.parse_args()
     sys.path.insert(0, args.root)
     return args
+
+
+def syscall_floor(client: socket.socket, served: socket.socket, request: bytes, answer: bytes, count: int) -> None:
+    """One exchange's four syscalls with nothing between them: what a path's
+    own Python is measured above (the ``--floor`` of the path scripts)."""
+    for _ in range(count):
+        client.send(request)
+        served.recv(65536)
+        served.send(answer)
+        client.recv(4096)
+
+
+def best_wall(run: Callable[[int], None], count: int, rounds: int = 5) -> float:
+    """Seconds per call of ``run(count)``'s loop, the best of ``rounds``
+    after a warm-up: the least disturbed run is the path's own cost."""
+    run(2000)
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run(count)
+        best = min(best, time.perf_counter() - start)
+    return best / count
