@@ -52,6 +52,9 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Bytes a client may send while its poll is held or its answer is still
 #: being written (a pipelined request): past this the connection closes.
 MAX_PENDING = 65536 + 4096
+#: The longest header block a kept connection remembers for its next poll (a
+#: browser's is one or two KiB): a peer's 64 KiB heads are read, not kept.
+MAX_KEPT_BLOCK = 8192
 
 
 class HeldPoll:
@@ -238,7 +241,8 @@ class KeepAlive:
         try:
             while self._pending and self._poll is None and not self._out and not self._closing and not self._closed:
                 data = self._pending
-                head = self._head = parse_head(data, self._head)
+                head = parse_head(data, self._head)
+                self._head = head if head is not None and len(head.block) <= MAX_KEPT_BLOCK else None
                 lean = self._lean(head, data) if head is not None else None
                 if lean is None:
                     self._hand_back()

@@ -333,3 +333,21 @@ def test_a_held_poll_cut_by_the_server_leaves_the_queue_to_the_next_request(serv
     _, _, body, _ = read_response(other)
     assert body.endswith(b"kept,")
     other.close()
+
+
+def test_a_kept_connection_remembers_a_small_head_and_not_a_large_one(serve):
+    # The previous head saves re-parsing a client's repeated header lines;
+    # a peer's 60 KiB of them are served but not held between its polls.
+    served, sid, client, sock = kept_session(serve)
+    assert wait_for(lambda: len(parked(served)) == 1)
+    (conn,) = parked(served)
+    for extra, kept_after in (("", True), ("X-Pad: %s\r\n" % ("a" * 60000), False), ("", True)):
+        for word in ("one", "two"):
+            client.send(word)
+            sock.sendall(poll_request(sid, extra))
+            status, _, body, _ = read_response(sock)
+            assert status == "HTTP/1.1 200 OK" and body.endswith(word.encode() + b",")
+            assert (conn._head is not None) is kept_after
+            assert conn._head is None or len(conn._head.block) <= keepalive.MAX_KEPT_BLOCK
+    assert parked(served) == {conn}
+    sock.close()
