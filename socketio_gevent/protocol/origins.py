@@ -83,15 +83,16 @@ class OriginPolicy:
     def _allows(self, origin: str, environ: Mapping[str, Any]) -> bool:
         if self.allow_all:
             return True
-        key = (origin, environ.get("HTTP_HOST", "") if self.same_origin_only else "",
-               environ.get("wsgi.url_scheme", "http"))
+        host = environ.get("HTTP_HOST", "") if self.same_origin_only else ""
+        key = (origin, host, environ.get("wsgi.url_scheme", "http"))
         known = self._known.get(key)
-        if known is None:
-            known = self._decide(*key)
-            if len(origin) + len(key[1]) <= MAX_KNOWN_KEY:
-                if len(self._known) >= MAX_KNOWN:  # (the origins are the clients' to choose)
-                    self._known.clear()
-                self._known[key] = known
+        if known is not None:
+            return known
+        known = self._decide(*key)
+        if len(origin) + len(host) <= MAX_KNOWN_KEY:  # (the origins are the clients' to choose)
+            if len(self._known) >= MAX_KNOWN:
+                self._known.clear()
+            self._known[key] = known
         return known
 
     def _decide(self, origin: str, host: str, scheme: str) -> bool:
